@@ -1,0 +1,151 @@
+"""The small interface every SMS provider connector implements.
+
+Connectors are plain Python: no ORM, no database. The ``sms.gateway.account``
+model builds one connector per account and dispatch run (``connector_for``),
+hands it batches of :class:`OutgoingSms` and maps the :class:`SendResult`
+list back onto ``sms.sms`` records. This keeps every connector testable alone
+against its local emulator.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+import requests
+
+_logger = logging.getLogger(__name__)
+
+# Failure types shared with Odoo's ``sms.sms.failure_type``.
+FAILURE_CREDIT = "sms_credit"  # the provider account has no credit left
+FAILURE_NUMBER = "sms_number_format"  # the provider refused the number
+FAILURE_ACCOUNT = "sms_acc"  # credentials / account refused
+FAILURE_SERVER = "sms_server"  # transient: timeouts, 5xx, 429, unknown answers
+FAILURE_UNKNOWN = "unknown"
+
+TRANSIENT_FAILURES = {FAILURE_SERVER}
+
+
+@dataclass
+class OutgoingSms:
+    """One message to hand to a provider."""
+
+    ref: str  # our own reference (sms.sms uuid), unique per message
+    number: str  # E.164, e.g. +33612345678
+    body: str
+    unicode: bool = False  # True when the body needs UCS-2 (see tools.sms_segments)
+    segments: int = 1
+
+
+@dataclass
+class SendResult:
+    """The provider's answer for one message."""
+
+    ref: str
+    provider_id: str | None = None
+    failure_type: str | None = None
+    error_message: str | None = None  # the provider's own words where useful
+
+    @property
+    def ok(self):
+        return not self.failure_type
+
+
+@dataclass
+class DeliveryReport:
+    """A delivery status parsed from a provider's webhook or pull API.
+
+    ``state`` is Odoo's: ``sent`` (delivered), ``pending`` (still on its way)
+    or ``error`` with a delivery ``failure_type`` such as ``sms_not_delivered``.
+    """
+
+    provider_id: str
+    state: str
+    failure_type: str | None = None
+    error_message: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class ProviderError(Exception):
+    """A call that failed as a whole (balance query, connection test...)."""
+
+    def __init__(self, message, failure_type=FAILURE_SERVER):
+        super().__init__(message)
+        self.failure_type = failure_type
+
+
+class SmsProvider:
+    """Base class of the connectors.
+
+    :param config: dict with the account's settings: ``base_url``, ``sender``,
+        ``timeout`` (seconds) and the provider's credentials under the generic
+        keys of ``sms.gateway.account`` (``username``, ``password``,
+        ``api_key``, ``service_id``, ``space_id`` ...).
+    :param session: an optional ``requests.Session`` reused for the whole
+        dispatch run (keep-alive); one is created when not given.
+    """
+
+    code = None  # value of sms.gateway.account.provider
+    label = None
+    default_base_url = None
+    # How many messages one ``send`` call accepts (the provider's batch call).
+    batch_size = 1
+    has_balance = False
+    has_delivery_reports = False
+
+    def __init__(self, config, session=None):
+        self.config = dict(config)
+        self.timeout = float(self.config.get("timeout") or 10.0)
+        self.base_url = (self.config.get("base_url") or self.default_base_url or "").rstrip("/")
+        self._session = session
+
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = requests.Session()
+        return self._session
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+
+    # -- the interface ------------------------------------------------------
+    def send(self, messages):
+        """Send ``messages`` (a list of :class:`OutgoingSms`, at most
+        ``batch_size``). Return one :class:`SendResult` per message, in any
+        order, each carrying the message's ``ref``. Must not raise for a
+        provider answer: every answer, odd ones included, maps to a result."""
+        raise NotImplementedError
+
+    def get_balance(self):
+        """Return the provider's balance (a number) or raise ProviderError."""
+        raise ProviderError("This provider has no balance query.", FAILURE_UNKNOWN)
+
+    def test_connection(self):
+        """Check the credentials; return a human message or raise ProviderError."""
+        if self.has_balance:
+            balance = self.get_balance()
+            return f"Connection OK. Balance: {balance}"
+        raise ProviderError("This provider has no call to test credentials without sending.", FAILURE_UNKNOWN)
+
+    def parse_delivery_report(self, payload, headers=None):
+        """Turn a webhook payload (dict of the request's form or JSON data)
+        into a list of :class:`DeliveryReport`. Raise ValueError when the
+        payload is malformed."""
+        raise ValueError("This provider sends no delivery reports.")
+
+    # -- helpers for connectors ---------------------------------------------
+    @staticmethod
+    def fail_all(messages, failure_type, error_message):
+        return [SendResult(m.ref, failure_type=failure_type, error_message=error_message) for m in messages]
+
+
+PROVIDERS = {}
+
+
+def register(cls):
+    """Class decorator: make a connector available under ``cls.code``."""
+    PROVIDERS[cls.code] = cls
+    return cls
+
+
+def get_provider_class(code):
+    return PROVIDERS[code]

@@ -1,0 +1,158 @@
+"""A tiny threaded HTTP server on 127.0.0.1 that provider emulators build on.
+
+Each emulator subclasses :class:`ProviderEmulator` and implements
+``handle(request) -> EmulatorResponse``. The server keeps every request it
+received (``received``), can add latency to every answer and can be switched
+into failure modes (``mode``) by tests and benchmarks:
+
+* ``"ok"``: the provider's documented behaviour (default);
+* ``"http500"``: answer 500 with an HTML page;
+* ``"timeout"``: sleep ``hang_seconds`` before answering;
+* ``"drop"``: close the connection without answering.
+"""
+
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class EmulatorRequest:
+    method: str
+    path: str
+    query: dict  # name -> first value
+    headers: dict
+    body: bytes
+    form: dict = field(default_factory=dict)  # parsed urlencoded body (first values)
+    json: object = None  # parsed JSON body, or None
+
+    @property
+    def params(self):
+        """Query and form values merged (form wins)."""
+        return {**self.query, **self.form}
+
+
+@dataclass
+class EmulatorResponse:
+    status: int = 200
+    body: object = b""  # bytes, str, or any JSON-serialisable object
+    content_type: str | None = None
+    headers: dict = field(default_factory=dict)
+
+    def encode(self):
+        body, ctype = self.body, self.content_type
+        if isinstance(body, bytes):
+            return body, ctype or "application/octet-stream"
+        if isinstance(body, str):
+            return body.encode(), ctype or "text/plain; charset=utf-8"
+        return json.dumps(body).encode(), ctype or "application/json"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real providers
+    server_version = "SmsProviderEmulator/1.0"
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def _serve(self):
+        emulator = self.server.emulator
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        parsed = urllib.parse.urlsplit(self.path)
+        query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        ctype = headers.get("content-type", "")
+        form, body_json = {}, None
+        if "application/x-www-form-urlencoded" in ctype:
+            form = {
+                k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()
+            }
+        elif "json" in ctype and raw:
+            try:
+                body_json = json.loads(raw)
+            except ValueError:
+                body_json = None
+        request = EmulatorRequest(self.command, parsed.path, query, headers, raw, form, body_json)
+        emulator.record(request)
+        if emulator.latency:
+            time.sleep(emulator.latency)
+        mode = emulator.mode
+        if mode == "drop":
+            self.close_connection = True
+            self.connection.close()
+            return
+        if mode == "timeout":
+            time.sleep(emulator.hang_seconds)
+        if mode == "http500":
+            response = EmulatorResponse(500, "<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html")
+        else:
+            response = emulator.handle(request)
+        payload, content_type = response.encode()
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_GET = do_POST = do_PUT = _serve
+
+
+class ProviderEmulator:
+    """Base class: start()/stop(), ``url``, ``received``, ``latency``, ``mode``."""
+
+    def __init__(self, latency=0.0):
+        self.latency = latency
+        self.mode = "ok"
+        self.hang_seconds = 5.0
+        self.received = []
+        self._lock = threading.Lock()
+        self._server = None
+        self._thread = None
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self):
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 256
+        self._server.emulator = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- bookkeeping --------------------------------------------------------
+    def record(self, request):
+        with self._lock:
+            self.received.append(request)
+
+    def reset(self):
+        with self._lock:
+            self.received = []
+
+    def handle(self, request):
+        raise NotImplementedError
