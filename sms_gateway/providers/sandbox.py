@@ -1,0 +1,57 @@
+"""Sandbox provider: no network, accepts every message and simulates the
+documented failure paths for a few reserved test numbers, so the demo and the
+tests can show every outcome without a real provider."""
+
+import itertools
+import threading
+import uuid
+
+from .base import (
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_NUMBER,
+    FAILURE_SERVER,
+    SendResult,
+    SmsProvider,
+    register,
+)
+
+# Reserved test numbers (E.164) and the answer the sandbox gives for them.
+SANDBOX_TEST_NUMBERS = {
+    "+33600000001": (FAILURE_NUMBER, "Invalid number (sandbox test number)"),
+    "+33600000002": (FAILURE_CREDIT, "Provider account out of credit (sandbox test number)"),
+    "+33600000003": (FAILURE_SERVER, "Provider unreachable (sandbox test number)"),
+    "+33600000004": (FAILURE_ACCOUNT, "Account refused by the provider (sandbox test number)"),
+}
+
+
+@register
+class SandboxProvider(SmsProvider):
+    code = "sandbox"
+    label = "Sandbox (no real SMS)"
+    batch_size = 1000
+    has_balance = True
+
+    _counter = itertools.count(1)
+    _counter_lock = threading.Lock()
+    # Everything "sent" by the sandbox in this process, for tests and the demo.
+    outbox = []
+
+    def send(self, messages):
+        results = []
+        for message in messages:
+            failure = SANDBOX_TEST_NUMBERS.get(message.number)
+            if failure:
+                results.append(SendResult(message.ref, failure_type=failure[0], error_message=failure[1]))
+                continue
+            with self._counter_lock:
+                provider_id = f"sandbox-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
+            self.outbox.append((provider_id, message))
+            results.append(SendResult(message.ref, provider_id=provider_id))
+        return results
+
+    def get_balance(self):
+        return float(self.config.get("sandbox_balance") or 1000000)
+
+    def test_connection(self):
+        return "Sandbox account: connection OK (no SMS leaves Odoo)."
