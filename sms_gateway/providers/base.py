@@ -8,11 +8,15 @@ against its local emulator.
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 import requests
+from odoo.tools.translate import LazyTranslate
 
 _logger = logging.getLogger(__name__)
+# Connectors run outside any environment: fall back to English quietly.
+_lt = LazyTranslate("sms_gateway", default_lang="en_US")
 
 # Failure types shared with Odoo's ``sms.sms.failure_type``.
 FAILURE_CREDIT = "sms_credit"  # the provider account has no credit left
@@ -136,6 +140,73 @@ class SmsProvider:
     @staticmethod
     def fail_all(messages, failure_type, error_message):
         return [SendResult(m.ref, failure_type=failure_type, error_message=error_message) for m in messages]
+
+    def _url(self, path):
+        """``base_url`` joined with ``path``."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _request(self, method, url, **kwargs):
+        """One HTTP call through ``self.session`` with the account's timeout,
+        that never raises. Return ``(response, None)`` when the provider
+        answered (whatever the status) or ``(None, message)`` with a human
+        message when it could not be reached (timeout, refused, TLS...)."""
+        kwargs["timeout"] = self.timeout
+        try:
+            return self.session.request(method, url, **kwargs), None
+        except requests.exceptions.ConnectTimeout:
+            return None, str(_lt("Provider unreachable: no connection within %(timeout)s s", timeout=self.timeout))
+        except requests.exceptions.Timeout:
+            return None, str(_lt(
+                "Provider did not answer within %(timeout)s s (timeout); the message may have been sent",
+                timeout=self.timeout,
+            ))
+        except requests.exceptions.SSLError as e:
+            return None, str(_lt("Provider unreachable: TLS/SSL error (%(error)s)", error=self._exception_text(e)))
+        except requests.exceptions.ConnectionError as e:
+            text = self._exception_text(e)
+            lowered = text.lower()
+            if "refused" in lowered:
+                return None, str(_lt("Provider unreachable: connection refused"))
+            if "aborted" in lowered or "disconnected" in lowered or "reset" in lowered:
+                return None, str(_lt("Provider closed the connection without answering"))
+            if "resolve" in lowered or "name or service" in lowered or "nodename" in lowered:
+                return None, str(_lt("Provider unreachable: unknown host"))
+            return None, str(_lt("Provider unreachable: %(error)s", error=text))
+        except (requests.exceptions.RequestException, OSError, ValueError) as e:
+            return None, str(_lt("Provider request failed: %(error)s", error=self._exception_text(e)))
+
+    @staticmethod
+    def _exception_text(exc, limit=200):
+        text = " ".join(str(exc).split()) or exc.__class__.__name__
+        return text[:limit]
+
+    @staticmethod
+    def _json(response):
+        """The response's JSON body, or None when empty or not JSON."""
+        try:
+            return response.json()
+        except ValueError:  # requests' JSONDecodeError is a ValueError
+            return None
+
+    @staticmethod
+    def _body_excerpt(response, limit=200):
+        """A short, single-line, tag-free excerpt of the response's body."""
+        text = response.text or ""
+        text = re.sub(r"<[^>]*>", " ", text)
+        text = " ".join(text.split())
+        return text[:limit] + ("..." if len(text) > limit else "")
+
+    def _http_error(self, response):
+        """Message for an HTTP status the connector does not handle."""
+        return str(_lt("Provider answered HTTP %(status)s", status=response.status_code))
+
+    def _unexpected(self, response):
+        """Message for an answer the connector cannot understand."""
+        return str(_lt(
+            "Unexpected answer from provider (HTTP %(status)s): %(body)s",
+            status=response.status_code,
+            body=self._body_excerpt(response) or str(_lt("empty body")),
+        ))
 
 
 PROVIDERS = {}

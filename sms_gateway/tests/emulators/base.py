@@ -18,6 +18,13 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import requests
+
+try:  # the real Session.send, before Odoo's test patch (which raises timeouts below 10 s to 10 s)
+    from odoo.tests.common import _super_send
+except ImportError:  # pragma: no cover
+    _super_send = requests.Session.send
+
 
 @dataclass
 class EmulatorRequest:
@@ -103,7 +110,15 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    do_GET = do_POST = do_PUT = _serve
+    def _tracked_serve(self):
+        emulator = self.server.emulator
+        emulator.request_started()
+        try:
+            self._serve()
+        finally:
+            emulator.request_finished()
+
+    do_GET = do_POST = do_PUT = _tracked_serve
 
 
 class ProviderEmulator:
@@ -114,6 +129,8 @@ class ProviderEmulator:
         self.mode = "ok"
         self.hang_seconds = 5.0
         self.received = []
+        self.in_flight = 0  # requests being served right now
+        self.max_in_flight = 0  # highest simultaneous in_flight seen since start/reset
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -153,6 +170,29 @@ class ProviderEmulator:
     def reset(self):
         with self._lock:
             self.received = []
+            self.max_in_flight = self.in_flight
+
+    def request_started(self):
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def request_finished(self):
+        with self._lock:
+            self.in_flight -= 1
 
     def handle(self, request):
         raise NotImplementedError
+
+
+class LoopbackSession(requests.Session):
+    """A ``requests.Session`` for connector tests: it only talks to the
+    loopback interface and keeps the caller's timeout as is (Odoo's test
+    patch of ``Session.send`` raises any timeout below 10 s to 10 s, which
+    makes timeout tests slow)."""
+
+    def send(self, request, **kwargs):
+        host = urllib.parse.urlsplit(request.url).hostname
+        if host not in ("127.0.0.1", "localhost"):
+            raise requests.exceptions.ConnectionError(f"Only loopback requests in tests (was {request.url})")
+        return _super_send(self, request, **kwargs)
