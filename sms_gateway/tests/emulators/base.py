@@ -97,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "http500":
             response = EmulatorResponse(500, "<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html")
         else:
-            response = emulator.handle(request)
+            response = emulator.take_forced() or emulator.handle(request)
         payload, content_type = response.encode()
         try:
             self.send_response(response.status)
@@ -129,6 +129,7 @@ class ProviderEmulator:
         self.mode = "ok"
         self.hang_seconds = 5.0
         self.received = []
+        self.forced = []  # answers given instead of handle(), first in first out (see answer_next)
         self.in_flight = 0  # requests being served right now
         self.max_in_flight = 0  # highest simultaneous in_flight seen since start/reset
         self._lock = threading.Lock()
@@ -180,6 +181,17 @@ class ProviderEmulator:
     def request_finished(self):
         with self._lock:
             self.in_flight -= 1
+
+    def answer_next(self, response, times=1):
+        """Give ``response`` (an :class:`EmulatorResponse`) to the next
+        ``times`` requests instead of the documented answer: for odd answers
+        (invalid JSON, empty body, HTML page, unexpected status...)."""
+        with self._lock:
+            self.forced.extend([response] * times)
+
+    def take_forced(self):
+        with self._lock:
+            return self.forced.pop(0) if self.forced else None
 
     def handle(self, request):
         raise NotImplementedError
