@@ -1,0 +1,166 @@
+import threading
+import time
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import FAILURE_SERVER, OutgoingSms, ProviderError, SendResult, SmsProvider
+from ..providers.dispatch import RateLimiter, send_all
+from .emulators.base import EmulatorResponse, LoopbackSession, ProviderEmulator
+
+
+class EchoEmulator(ProviderEmulator):
+    """Answers ``{"id": "id-<ref>"}`` and notes when each request arrived."""
+
+    def __init__(self, latency=0.0):
+        super().__init__(latency)
+        self.arrivals = []
+
+    def handle(self, request):
+        with self._lock:
+            self.arrivals.append(time.monotonic())
+        return EmulatorResponse(200, {"id": "id-" + request.form.get("ref", "")})
+
+
+class EchoConnector(SmsProvider):
+    """A minimal connector (not registered) posting one form per message."""
+
+    code = "test_echo"
+
+    def __init__(self, config, session=None, batch_size=1, fail_refs=()):
+        super().__init__(config, session)
+        self.batch_size = batch_size
+        self.fail_refs = set(fail_refs)
+        self.chunks = []
+        self._chunks_lock = threading.Lock()
+
+    def send(self, messages):
+        with self._chunks_lock:
+            self.chunks.append([m.ref for m in messages])
+        if self.fail_refs & {m.ref for m in messages}:
+            raise RuntimeError("kaboom in connector")
+        results = []
+        for message in messages:
+            response, error = self._request("POST", self._url("/send"), data={"ref": message.ref, "to": message.number})
+            if error:
+                results.append(SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error))
+            else:
+                results.append(SendResult(message.ref, provider_id=response.json()["id"]))
+        return results
+
+
+def _messages(count):
+    return [OutgoingSms(f"ref{i}", f"+336{i:08d}", f"Message {i}") for i in range(count)]
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestProviderDispatch(BaseCase):
+
+    def setUp(self):
+        super().setUp()
+        self.emulator = EchoEmulator().start()
+        self.addCleanup(self.emulator.stop)
+
+    def _connector(self, **kwargs):
+        connector = EchoConnector({"base_url": self.emulator.url, "timeout": 5}, session=LoopbackSession(), **kwargs)
+        self.addCleanup(connector.close)
+        return connector
+
+    def test_concurrency_really_used(self):
+        self.emulator.latency = 0.05
+        connector = self._connector()
+        messages = _messages(100)
+        results = send_all(connector, messages, max_concurrency=10)
+        self.assertEqual([r.ref for r in results], [m.ref for m in messages])
+        self.assertTrue(all(r.ok for r in results), [r for r in results if not r.ok][:3])
+        self.assertEqual([r.provider_id for r in results], [f"id-{m.ref}" for m in messages])
+        self.assertEqual(len(self.emulator.received), 100)
+        self.assertGreaterEqual(self.emulator.max_in_flight, 5)
+        self.assertLessEqual(self.emulator.max_in_flight, 10)
+
+    def test_keep_alive_connections_shared(self):
+        self.emulator.latency = 0.02
+        connector = self._connector()
+        results = send_all(connector, _messages(120), max_concurrency=16)
+        self.assertEqual(len(results), 120)
+        self.assertTrue(all(r.ok for r in results))
+        adapter = connector.session.get_adapter(self.emulator.url)
+        self.assertEqual(adapter._pool_maxsize, 16)
+        pool = adapter.poolmanager.connection_from_url(self.emulator.url)
+        # 120 requests over at most 16 connections: keep-alive reused by all threads.
+        self.assertLessEqual(pool.num_connections, 16)
+        self.assertGreaterEqual(self.emulator.max_in_flight, 8)
+
+    def test_chunks_of_batch_size(self):
+        connector = self._connector(batch_size=7)
+        messages = _messages(20)
+        results = send_all(connector, messages, max_concurrency=3)
+        self.assertEqual(sorted(len(c) for c in connector.chunks), [6, 7, 7])
+        self.assertEqual(sorted(ref for c in connector.chunks for ref in c), sorted(m.ref for m in messages))
+        self.assertEqual([r.ref for r in results], [m.ref for m in messages])
+        self.assertTrue(all(r.ok for r in results))
+
+    def test_rate_limit_respected(self):
+        connector = self._connector()
+        results = send_all(connector, _messages(15), max_concurrency=8, rate_limit=20)
+        self.assertTrue(all(r.ok for r in results))
+        arrivals = sorted(self.emulator.arrivals)
+        self.assertEqual(len(arrivals), 15)
+        # Evenly spaced at 1/20 s: 14 gaps take at least 0.7 s (small jitter allowed).
+        self.assertGreaterEqual(arrivals[-1] - arrivals[0], 0.6)
+        # Never more than 20 requests (+1 for jitter) in any one-second window.
+        for i, start in enumerate(arrivals):
+            self.assertLessEqual(sum(1 for t in arrivals[i:] if t - start < 1.0), 21)
+
+    def test_without_rate_limit_is_not_paced(self):
+        connector = self._connector()
+        send_all(connector, _messages(15), max_concurrency=8)
+        arrivals = sorted(self.emulator.arrivals)
+        self.assertLess(arrivals[-1] - arrivals[0], 0.5)
+
+    def test_rate_limiter_spacing(self):
+        limiter = RateLimiter(50)
+        stamps = []
+        for _i in range(6):
+            limiter.acquire()
+            stamps.append(time.monotonic())
+        self.assertGreaterEqual(stamps[-1] - stamps[0], 5 / 50 * 0.9)
+        with self.assertRaises(ValueError):
+            RateLimiter(0)
+
+    def test_exception_in_send_fails_its_chunk_only(self):
+        connector = self._connector(batch_size=3, fail_refs={"ref4"})
+        messages = _messages(9)
+        results = send_all(connector, messages, max_concurrency=4)
+        self.assertEqual([r.ref for r in results], [m.ref for m in messages])
+        failed = {r.ref: r for r in results if not r.ok}
+        self.assertEqual(set(failed), {"ref3", "ref4", "ref5"})
+        for result in failed.values():
+            self.assertEqual(result.failure_type, FAILURE_SERVER)
+            self.assertIn("kaboom in connector", result.error_message)
+            self.assertIn("RuntimeError", result.error_message)
+        self.assertEqual(len(self.emulator.received), 6)
+
+    def test_provider_error_and_missing_results_mapped(self):
+        class Odd(SmsProvider):
+            code = "test_odd"
+            batch_size = 2
+
+            def send(self, messages):
+                refs = [m.ref for m in messages]
+                if "ref0" in refs:
+                    raise ProviderError("account exploded")
+                if "ref2" in refs:
+                    return [SendResult("ref2", provider_id="p2"), SendResult("unknown", provider_id="zz")]
+                return None  # a buggy connector
+
+        messages = _messages(6)
+        results = send_all(Odd({}), messages, max_concurrency=2)
+        self.assertEqual([r.ref for r in results], [m.ref for m in messages])
+        self.assertIn("account exploded", results[0].error_message)
+        self.assertEqual(results[0].failure_type, FAILURE_SERVER)
+        self.assertEqual(results[2].provider_id, "p2")
+        self.assertTrue(results[2].ok)
+        for index in (1, 3, 4, 5):
+            self.assertEqual(results[index].failure_type, FAILURE_SERVER)
+            self.assertTrue(results[index].error_message)
+        self.assertEqual(send_all(Odd({}), []), [])
