@@ -136,6 +136,13 @@ class SmsProvider:
         payload is malformed."""
         raise ValueError("This provider sends no delivery reports.")
 
+    def check_signature(self, url, payload, headers=None):
+        """Whether a webhook request really comes from the provider (``url``:
+        the full URL it was posted to, ``payload``: its form or JSON data).
+        Providers that sign their callbacks override this; by default every
+        request is accepted."""
+        return True
+
     # -- helpers for connectors ---------------------------------------------
     @staticmethod
     def fail_all(messages, failure_type, error_message):
