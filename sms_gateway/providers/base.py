@@ -158,6 +158,7 @@ class SmsProvider:
         answered (whatever the status) or ``(None, message)`` with a human
         message when it could not be reached (timeout, refused, TLS...)."""
         kwargs["timeout"] = self.timeout
+        kwargs.setdefault("allow_redirects", False)  # a redirect is an answer to report, not to follow
         try:
             return self.session.request(method, url, **kwargs), None
         except requests.exceptions.ConnectTimeout:
@@ -171,7 +172,7 @@ class SmsProvider:
             return None, str(_lt("Provider unreachable: TLS/SSL error (%(error)s)", error=self._exception_text(e)))
         except requests.exceptions.ConnectionError as e:
             text = self._exception_text(e)
-            lowered = text.lower()
+            lowered = str(e).lower()
             if "refused" in lowered:
                 return None, str(_lt("Provider unreachable: connection refused"))
             if "aborted" in lowered or "disconnected" in lowered or "reset" in lowered:

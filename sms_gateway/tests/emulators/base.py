@@ -12,6 +12,7 @@ into failure modes (``mode``) by tests and benchmarks:
 """
 
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -20,10 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-try:  # the real Session.send, before Odoo's test patch (which raises timeouts below 10 s to 10 s)
-    from odoo.tests.common import _super_send
-except ImportError:  # pragma: no cover
-    _super_send = requests.Session.send
+# The real Session.send, before Odoo's test patch (which raises timeouts below 10 s to 10 s); no import of
+# odoo.tests here (it logs an error outside test mode, and bench/ uses the emulators too).
+_super_send = getattr(sys.modules.get("odoo.tests.common"), "_super_send", requests.Session.send)
 
 
 @dataclass

@@ -1,0 +1,202 @@
+"""ASPSMS (json.aspsms.com) connector.
+
+One ``SendTextSMS`` call carries one text for up to 1000 recipients, each
+written ``"<number>:<our ref>"`` so that our reference is ASPSMS's
+TransactionReferenceNumber: it is the provider id of the message, used by the
+delivery notifications (pushed to ``dlr_url`` when configured, or pulled with
+``InquireDeliveryNotifications``).
+"""
+
+import json
+import urllib.parse
+from typing import ClassVar
+
+from .base import (
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_SERVER,
+    DeliveryReport,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    _lt,
+    register,
+)
+
+# StatusCode -> failure type (anything else is a transient server error).
+ASPSMS_ERRORS = {
+    "3": FAILURE_ACCOUNT,  # Authorization failed
+    "5": FAILURE_CREDIT,  # Not enough credits
+    "10": FAILURE_ACCOUNT,  # Originator too long: account configuration
+    "30": FAILURE_ACCOUNT,  # Originator not authorised: account configuration
+}
+
+# DeliveryStatus of InquireDeliveryNotifications.
+ASPSMS_DELIVERED = "0"
+ASPSMS_BUFFERED = "1"
+ASPSMS_NOT_DELIVERED = "2"
+ASPSMS_NOT_SUBMITTED = "-1"  # not yet submitted, or rejected (then with a reason code)
+
+# ``status`` values of the push notification URLs we give ASPSMS.
+PUSH_STATUSES = {
+    "delivered": ("sent", None),
+    "buffered": ("pending", None),
+    "not_delivered": ("error", "sms_not_delivered"),
+}
+
+
+@register
+class AspsmsProvider(SmsProvider):
+    code = "aspsms"
+    label = "ASPSMS"
+    default_base_url = "https://json.aspsms.com"
+    batch_size = 1000
+    has_balance = True
+    has_delivery_reports = True
+    credential_labels: ClassVar[dict] = {"username": "UserKey", "password": "Password", "sender": "Originator"}
+    required_credentials = ("username", "password")
+    # How many references one InquireDeliveryNotifications call asks about.
+    inquire_chunk_size = 500
+
+    def _auth(self):
+        return {"UserName": self.config.get("username") or "", "Password": self.config.get("password") or ""}
+
+    def _post(self, endpoint, payload):
+        """POST a JSON payload; return (data dict, None) or (None, (failure type, message))."""
+        response, error = self._request(
+            "POST",
+            self._url(endpoint),
+            # MessageText goes as UTF-8, not as \u escapes
+            data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+        if error:
+            return None, (FAILURE_SERVER, error)
+        if response.status_code != 200:
+            return None, (FAILURE_SERVER, self._http_error(response))
+        data = self._json(response)
+        if not isinstance(data, dict) or "StatusCode" not in data:
+            return None, (FAILURE_SERVER, self._unexpected(response))
+        code = str(data.get("StatusCode")).strip()
+        if code != "1":
+            info = str(data.get("StatusInfo") or "").strip()
+            message = f"{info} (StatusCode {code})" if info else f"StatusCode {code}"
+            return None, (ASPSMS_ERRORS.get(code, FAILURE_SERVER), message)
+        return data, None
+
+    def _notification_urls(self):
+        """URL* parameters of SendTextSMS when a push URL is configured."""
+        dlr_url = self.config.get("dlr_url")
+        if not dlr_url:
+            return {}
+        separator = "&" if "?" in dlr_url else "?"
+        urls = {}
+        for field, status in (
+            ("URLDeliveryNotification", "delivered"),
+            ("URLNonDeliveryNotification", "not_delivered"),
+            ("URLBufferedMessageNotification", "buffered"),
+        ):
+            query = urllib.parse.urlencode({"status": status})
+            urls[field] = (
+                f"{dlr_url}{separator}{query}&ref=<TransactionReferenceNumber>&rcpnt=<RCPNT>&scts=<SCTSUTC>"
+            )
+        return urls
+
+    # -- sending ------------------------------------------------------------
+    def send(self, messages):
+        # One call per distinct (text, encoding): ASPSMS has one MessageText per call.
+        groups = {}
+        for message in messages:
+            groups.setdefault((message.body, bool(message.unicode)), []).append(message)
+        results = []
+        for (body, unicode), group in groups.items():
+            results.extend(self._send_group(body, unicode, group))
+        return results
+
+    def _send_group(self, body, unicode, messages):
+        payload = {
+            **self._auth(),
+            "Recipients": [f"{m.number}:{m.ref}" for m in messages],
+            "MessageText": body,
+            "ForceGSM7bit": not unicode,
+            **self._notification_urls(),
+        }
+        if self.config.get("sender"):
+            payload["Originator"] = self.config["sender"]
+        _data, error = self._post("SendTextSMS", payload)
+        if error:
+            return self.fail_all(messages, *error)
+        return [SendResult(m.ref, provider_id=m.ref) for m in messages]
+
+    # -- account ------------------------------------------------------------
+    def get_balance(self):
+        data, error = self._post("CheckCredits", self._auth())
+        if error:
+            raise ProviderError(error[1], error[0])
+        try:
+            return float(str(data.get("Credits")).strip())
+        except (TypeError, ValueError):
+            raise ProviderError(
+                str(_lt("Unexpected answer from provider: Credits=%(credits)r", credits=data.get("Credits")))
+            ) from None
+
+    # -- delivery reports -----------------------------------------------------
+    def parse_delivery_report(self, payload, headers=None):
+        """Parse the query of a push notification URL built by
+        ``_notification_urls`` (``status``, ``ref``, ``rcpnt``, ``scts``)."""
+        if not isinstance(payload, dict):
+            raise ValueError("ASPSMS notification: expected a dict of URL parameters")  # noqa: TRY004
+        ref = str(payload.get("ref") or payload.get("TransactionReferenceNumber") or "").strip()
+        status = str(payload.get("status") or "").strip().lower()
+        if not ref or ref.startswith("<") or status not in PUSH_STATUSES:
+            raise ValueError(f"ASPSMS notification: missing or invalid ref/status in {payload!r}")
+        state, failure_type = PUSH_STATUSES[status]
+        extra = {k: payload[k] for k in ("rcpnt", "scts") if payload.get(k)}
+        return [DeliveryReport(ref, state, failure_type=failure_type, extra=extra)]
+
+    def fetch_delivery_reports(self, provider_ids):
+        """Pull the status of ``provider_ids`` (our references) with
+        InquireDeliveryNotifications. Raise ProviderError when a call fails."""
+        reports = []
+        ids = [str(i) for i in provider_ids if i]
+        for start in range(0, len(ids), self.inquire_chunk_size):
+            chunk = ids[start:start + self.inquire_chunk_size]
+            data, error = self._post(
+                "InquireDeliveryNotifications", {**self._auth(), "TransactionReferenceNumbers": ";".join(chunk)}
+            )
+            if error:
+                raise ProviderError(error[1], error[0])
+            notifications = data.get("DeliveryNotifications") or []
+            if not isinstance(notifications, list):
+                raise ProviderError(str(_lt("Unexpected answer from provider: DeliveryNotifications is not a list")))
+            for notification in notifications:
+                report = self._notification_report(notification)
+                if report:
+                    reports.append(report)
+        return reports
+
+    @staticmethod
+    def _notification_report(notification):
+        if not isinstance(notification, dict):
+            return None
+        ref = str(notification.get("TransactionReferenceNumber") or "").strip()
+        if not ref:
+            return None
+        status = str(notification.get("DeliveryStatus", "")).strip()
+        reason = str(notification.get("Reasoncode") or "").strip()
+        description = " ".join(
+            part for part in (
+                str(notification.get("DeliveryStatusDescription") or "").strip(),
+                str(notification.get("ReasoncodeDescription") or "").strip(),
+            ) if part
+        ) or None
+        extra = {k: notification[k] for k in ("SubmissionDate", "NotificationDate", "Reasoncode") if k in notification}
+        if status == ASPSMS_DELIVERED:
+            return DeliveryReport(ref, "sent", extra=extra)
+        if status == ASPSMS_BUFFERED:
+            return DeliveryReport(ref, "pending", error_message=description, extra=extra)
+        if status == ASPSMS_NOT_DELIVERED:
+            return DeliveryReport(ref, "error", "sms_not_delivered", description, extra)
+        if status == ASPSMS_NOT_SUBMITTED and reason and reason != "0":
+            return DeliveryReport(ref, "error", "sms_rejected", description, extra)
+        return DeliveryReport(ref, "pending", error_message=description, extra=extra)

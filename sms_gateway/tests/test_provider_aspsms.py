@@ -1,0 +1,287 @@
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.aspsms import AspsmsProvider
+from ..providers.base import OutgoingSms, ProviderError
+from .emulators.aspsms import AspsmsEmulator
+from .emulators.base import EmulatorResponse, LoopbackSession
+
+USERKEY, PASSWORD = "ASPSMSUSERKEY", "secret"
+ACCENTED = "Leçon de ski à 9h, rendez-vous près du télésiège ☃🎿"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestAspsmsProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = AspsmsEmulator(USERKEY, PASSWORD).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.credits = None
+        self.emulator.authorised_originators = None
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {
+            "base_url": self.emulator.url,
+            "username": USERKEY,
+            "password": PASSWORD,
+            "sender": "SkiSchool",
+            "timeout": 2,
+            **config,
+        }
+        return AspsmsProvider(values, session=session)
+
+    def _messages(self, count=1, body="Hello", unicode=False, prefix="ref", number="+41781234{:03d}"):
+        return [OutgoingSms(f"{prefix}{i}", number.format(i), body, unicode=unicode) for i in range(count)]
+
+    def _assert_all_failed(self, results, failure_type, contains):
+        self.assertTrue(results)
+        for result in results:
+            self.assertFalse(result.ok)
+            self.assertFalse(result.provider_id)
+            self.assertEqual(result.failure_type, failure_type)
+            self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_batch_success(self):
+        results = self.provider.send(self._messages(3, ACCENTED, unicode=True))
+        self.assertEqual(len(self.emulator.received), 1, "one call for the batch")
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", "/SendTextSMS"))
+        self.assertIn("application/json", request.headers["content-type"])
+        self.assertEqual(
+            set(request.json), {"UserName", "Password", "Originator", "Recipients", "MessageText", "ForceGSM7bit"}
+        )
+        self.assertEqual(request.json["UserName"], USERKEY)
+        self.assertEqual(request.json["Password"], PASSWORD)
+        self.assertEqual(request.json["Originator"], "SkiSchool")
+        self.assertEqual(request.json["Recipients"], ["+41781234000:ref0", "+41781234001:ref1", "+41781234002:ref2"])
+        self.assertEqual(request.json["MessageText"], ACCENTED)
+        self.assertIn(ACCENTED.encode("utf-8"), request.body, "text sent as UTF-8")
+        self.assertIs(request.json["ForceGSM7bit"], False, "unicode message must not be forced to GSM-7")
+        self.assertEqual({r.ref: r.provider_id for r in results}, {"ref0": "ref0", "ref1": "ref1", "ref2": "ref2"})
+        self.assertTrue(all(r.ok for r in results))
+        self.assertEqual(self.emulator.messages["ref1"]["number"], "+41781234001")
+
+    def test_send_gsm7_flag_and_grouping(self):
+        messages = self._messages(2, "Plain text") + self._messages(1, "Ünïcode ✓", unicode=True, prefix="u")
+        results = self.provider.send(messages)
+        self.assertEqual(len(results), 3)
+        self.assertTrue(all(r.ok for r in results))
+        self.assertEqual(len(self.emulator.received), 2, "one call per distinct text")
+        flags = {r.json["MessageText"]: (r.json["ForceGSM7bit"], len(r.json["Recipients"])) for r in self.emulator.received}
+        self.assertEqual(flags, {"Plain text": (True, 2), "Ünïcode ✓": (False, 1)})
+
+    def test_send_full_batch_in_one_call(self):
+        self.assertEqual(AspsmsProvider.batch_size, 1000)
+        results = self.provider.send(self._messages(1000, number="+4178{:07d}"))
+        self.assertEqual(len(self.emulator.received), 1)
+        self.assertEqual(len(self.emulator.received[0].json["Recipients"]), 1000)
+        self.assertEqual(len([r for r in results if r.ok]), 1000)
+        self.assertEqual(len({r.provider_id for r in results}), 1000)
+
+    def test_send_without_sender(self):
+        results = self._provider(sender="").send(self._messages())
+        self.assertTrue(results[0].ok)
+        self.assertNotIn("Originator", self.emulator.received[0].json)
+
+    def test_push_urls_when_configured(self):
+        provider = self._provider(dlr_url="https://odoo.example.com/sms_gateway/dlr/TOKEN")
+        self.assertTrue(provider.send(self._messages())[0].ok)
+        sent = self.emulator.received[0].json
+        self.assertIn("status=delivered", sent["URLDeliveryNotification"])
+        self.assertIn("status=not_delivered", sent["URLNonDeliveryNotification"])
+        self.assertIn("status=buffered", sent["URLBufferedMessageNotification"])
+        self.assertIn("ref=<TransactionReferenceNumber>", sent["URLDeliveryNotification"])
+        self.assertTrue(sent["URLDeliveryNotification"].startswith("https://odoo.example.com/sms_gateway/dlr/TOKEN?"))
+
+    # -- documented errors ----------------------------------------------------
+    def test_auth_failure(self):
+        results = self._provider(password="wrong").send(self._messages(2))
+        self._assert_all_failed(results, "sms_acc", "Authorization failed.")
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_not_enough_credits(self):
+        self.emulator.credits = 2
+        results = self.provider.send(self._messages(3))
+        self._assert_all_failed(results, "sms_credit", "Not enough credits")
+        self.assertEqual(self.emulator.credits, 2, "nothing charged")
+        results = self.provider.send(self._messages(2))
+        self.assertTrue(all(r.ok for r in results))
+        self.assertEqual(self.emulator.credits, 0)
+        self._assert_all_failed(self.provider.send(self._messages(1)), "sms_credit", "StatusCode 5")
+
+    def test_originator_errors(self):
+        results = self._provider(sender="SkiSchoolVerbier").send(self._messages())
+        self._assert_all_failed(results, "sms_acc", "Originator too long")
+        self.emulator.authorised_originators = {"Other"}
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_acc", "Originator not authorised")
+
+    def test_unknown_status_code_is_transient(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "42", "StatusInfo": "  Strange thing  "}))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Strange thing (StatusCode 42)")
+
+    def test_provider_words_are_stripped(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": 3, "StatusInfo": "Authorization failed.   "}))
+        results = self.provider.send(self._messages())
+        self.assertEqual(results[0].error_message, "Authorization failed. (StatusCode 3)")
+        self.assertEqual(results[0].failure_type, "sms_acc")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_all_failed(self.provider.send(self._messages(2)), "sms_server", "Provider answered HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        results = self._provider(timeout=0.3).send(self._messages())
+        self._assert_all_failed(results, "sms_server", "did not answer within 0.3 s")
+
+    def test_connection_refused(self):
+        results = self._provider(base_url=_closed_port_url()).send(self._messages())
+        self._assert_all_failed(results, "sms_server", "Provider unreachable: connection refused")
+
+    def test_tls_error(self):
+        results = self._provider(base_url=self.emulator.url.replace("http://", "https://")).send(self._messages())
+        self._assert_all_failed(results, "sms_server", "TLS/SSL")
+
+    def test_invalid_url_is_a_failure(self):
+        results = self._provider(base_url="http://127.0.0.1:notaport").send(self._messages())
+        self._assert_all_failed(results, "sms_server", "Provider")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(200, "{StatusCode: 1", "application/json"))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer from provider")
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "empty body")
+
+    def test_html_page(self):
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><p>Maintenance</p></body></html>", "text/html"))
+        results = self.provider.send(self._messages())
+        self._assert_all_failed(results, "sms_server", "Unexpected answer from provider (HTTP 200): Maintenance")
+        self.assertNotIn("<p>", results[0].error_message)
+
+    def test_unexpected_status(self):
+        self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "HTTP 302")
+
+    def test_json_without_status_code(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"ok": True}))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer")
+
+    # -- balance --------------------------------------------------------------
+    def test_balance(self):
+        self.emulator.credits = 42
+        self.assertEqual(self.provider.get_balance(), 42.0)
+        request = self.emulator.received[-1]
+        self.assertEqual(request.path, "/CheckCredits")
+        self.assertEqual(request.json, {"UserName": USERKEY, "Password": PASSWORD})
+        self.assertIn("42", self.provider.test_connection())
+
+    def test_balance_errors(self):
+        with self.assertRaises(ProviderError) as capture:
+            self._provider(username="nobody").get_balance()
+        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self.emulator.mode = "http500"
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.test_connection()
+        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self.emulator.mode = "ok"
+        self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "1", "StatusInfo": "OK", "Credits": "n/a"}))
+        with self.assertRaises(ProviderError):
+            self.provider.get_balance()
+
+    # -- delivery reports -----------------------------------------------------
+    def test_fetch_delivery_reports(self):
+        messages = [
+            OutgoingSms("ok1", "+41781111111", "Hi"),
+            OutgoingSms("ko1", "+41780000002", "Hi"),
+            OutgoingSms("rj1", "+41780000009", "Hi"),
+        ]
+        self.assertTrue(all(r.ok for r in self.provider.send(messages)))
+        self.emulator.reset()
+        reports = {r.provider_id: r for r in self.provider.fetch_delivery_reports(["ok1", "ko1", "rj1", "unknown"])}
+        request = self.emulator.received[0]
+        self.assertEqual(request.path, "/InquireDeliveryNotifications")
+        self.assertEqual(request.json["TransactionReferenceNumbers"], "ok1;ko1;rj1;unknown")
+        self.assertEqual(set(reports), {"ok1", "ko1", "rj1"})
+        self.assertEqual((reports["ok1"].state, reports["ok1"].failure_type), ("sent", None))
+        self.assertEqual((reports["ko1"].state, reports["ko1"].failure_type), ("error", "sms_not_delivered"))
+        self.assertIn("Absent subscriber", reports["ko1"].error_message)
+        self.assertEqual((reports["rj1"].state, reports["rj1"].failure_type), ("error", "sms_rejected"))
+
+    def test_fetch_delivery_reports_chunks_and_errors(self):
+        self.provider.send(self._messages(5))
+        self.emulator.reset()
+        self.provider.inquire_chunk_size = 2
+        reports = self.provider.fetch_delivery_reports([f"ref{i}" for i in range(5)])
+        self.assertEqual(len(self.emulator.received), 3)
+        self.assertEqual([r.state for r in reports], ["sent"] * 5)
+        with self.assertRaises(ProviderError) as capture:
+            self._provider(password="wrong").fetch_delivery_reports(["ref0"])
+        self.assertEqual(capture.exception.failure_type, "sms_acc")
+
+    def test_pull_status_mapping(self):
+        cases = {
+            ("0", ""): ("sent", None),
+            ("1", ""): ("pending", None),
+            ("2", "107"): ("error", "sms_not_delivered"),
+            ("-1", ""): ("pending", None),
+            ("-1", "212"): ("error", "sms_rejected"),
+        }
+        for (status, reason), expected in cases.items():
+            notification = {"TransactionReferenceNumber": "r1", "DeliveryStatus": status, "Reasoncode": reason}
+            report = AspsmsProvider._notification_report(notification)
+            self.assertEqual((report.state, report.failure_type), expected, (status, reason))
+
+    def test_parse_push_report(self):
+        cases = {
+            "delivered": ("sent", None),
+            "buffered": ("pending", None),
+            "not_delivered": ("error", "sms_not_delivered"),
+        }
+        for status, expected in cases.items():
+            payload = {"status": status, "ref": "abc123", "rcpnt": "+41781234567", "scts": "20261123100000"}
+            first = self.provider.parse_delivery_report(payload)
+            again = self.provider.parse_delivery_report(dict(payload))
+            self.assertEqual(first, again, "idempotent")
+            self.assertEqual(len(first), 1)
+            self.assertEqual((first[0].provider_id, first[0].state, first[0].failure_type), ("abc123", *expected))
+            self.assertEqual(first[0].extra["rcpnt"], "+41781234567")
+
+    def test_parse_push_report_malformed(self):
+        for payload in (
+            {},
+            {"status": "delivered"},
+            {"ref": "abc"},
+            {"status": "exploded", "ref": "abc"},
+            {"status": "delivered", "ref": "<TransactionReferenceNumber>"},
+            "status=delivered",
+            None,
+        ):
+            with self.assertRaises(ValueError, msg=repr(payload)):
+                self.provider.parse_delivery_report(payload)
