@@ -1,0 +1,236 @@
+"""Twilio Programmable Messaging connector (REST API 2010-04-01).
+
+One ``POST /Accounts/{AccountSid}/Messages.json`` per message, HTTP Basic
+``AccountSid:AuthToken``. The message goes out through the Messaging Service
+(``service_id``) when one is configured, else from the ``sender`` number.
+Delivery reports are POSTed by Twilio to the ``StatusCallback`` URL
+(``dlr_url`` in the config) and signed with ``X-Twilio-Signature``.
+"""
+
+import base64
+import hashlib
+import hmac
+import urllib.parse
+from typing import ClassVar
+
+from .base import (
+    FAILURE_ACCOUNT,
+    FAILURE_NUMBER,
+    FAILURE_SERVER,
+    DeliveryReport,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    _lt,
+    register,
+)
+
+API_VERSION = "2010-04-01"
+
+# Twilio error ``code`` -> failure type (anything else: transient sms_server,
+# except HTTP 401/403 which mean the credentials were refused).
+TWILIO_ERRORS = {
+    20003: FAILURE_ACCOUNT,  # Authenticate (wrong AccountSid / AuthToken)
+    21211: FAILURE_NUMBER,  # Invalid 'To' phone number
+    21408: FAILURE_NUMBER,  # Permission to send to this region not enabled
+    21608: FAILURE_NUMBER,  # Unverified number (trial account)
+    21610: FAILURE_NUMBER,  # Recipient unsubscribed (replied STOP)
+    21612: FAILURE_NUMBER,  # Cannot route to this number
+    21614: FAILURE_NUMBER,  # 'To' is not a valid mobile number
+    20429: FAILURE_SERVER,  # Too many requests
+}
+
+# StatusCallback ``MessageStatus`` -> Odoo state.
+TWILIO_STATUSES = {
+    "accepted": "pending",
+    "scheduled": "pending",
+    "queued": "pending",
+    "sending": "pending",
+    "sent": "pending",  # handed to the carrier, not yet delivered
+    "delivered": "sent",
+    "read": "sent",
+    "failed": "error",
+    "undelivered": "error",
+    "canceled": "error",
+}
+# Delivery ErrorCodes that mean the destination itself is wrong.
+TWILIO_INVALID_DESTINATION = {"21211", "21612", "21614", "30005", "30006"}
+
+
+def twilio_signature(auth_token, url, params):
+    """X-Twilio-Signature of a form POST: base64(HMAC-SHA1(AuthToken, URL +
+    every parameter name followed by its value(s), sorted by name))."""
+    data = url
+    for name in sorted(params):
+        values = params[name]
+        if isinstance(values, (list, tuple)):
+            for value in sorted(str(v) for v in values):
+                data += f"{name}{value}"
+        else:
+            data += f"{name}{values}"
+    digest = hmac.new(auth_token.encode(), data.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _url_variants(url):
+    """The URL as given, and with the default port added or removed (Twilio
+    signs the URL as configured, with or without ``:443``/``:80``)."""
+    parts = urllib.parse.urlsplit(url)
+    default_port = {"https": 443, "http": 80}.get(parts.scheme)
+    variants = [url]
+    if default_port and parts.hostname:
+        host = parts.netloc.rsplit("@", 1)[-1]
+        userinfo = parts.netloc[: -len(host)] if host != parts.netloc else ""
+        if parts.port == default_port:
+            netloc = userinfo + host.rsplit(":", 1)[0]
+            variants.append(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+        elif parts.port is None:
+            netloc = f"{userinfo}{host}:{default_port}"
+            variants.append(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+    return variants
+
+
+@register
+class TwilioProvider(SmsProvider):
+    code = "twilio"
+    label = "Twilio"
+    default_base_url = "https://api.twilio.com"
+    batch_size = 1
+    has_balance = True
+    has_delivery_reports = True
+    credential_labels: ClassVar[dict] = {
+        "username": "Account SID",
+        "password": "Auth Token",
+        "service_id": "Messaging Service SID",
+        "sender": "From (phone number or alphanumeric sender ID)",
+    }
+    required_credentials = ("username", "password")
+    balance_currency = ""  # set by get_balance()
+
+    @property
+    def account_sid(self):
+        return (self.config.get("username") or "").strip()
+
+    @property
+    def auth_token(self):
+        return (self.config.get("password") or "").strip()
+
+    def _account_url(self, resource):
+        sid = urllib.parse.quote(self.account_sid, safe="")
+        return self._url(f"/{API_VERSION}/Accounts/{sid}/{resource}")
+
+    def _missing_config(self):
+        if not self.account_sid or not self.auth_token:
+            return str(_lt("Twilio: the Account SID and the Auth Token are required"))
+        if not (self.config.get("service_id") or self.config.get("sender")):
+            return str(_lt("Twilio: set a Messaging Service SID or a sender (From) number"))
+        return None
+
+    def _error(self, response):
+        """(failure type, message) of an answer that is not a success."""
+        data = self._json(response)
+        if isinstance(data, dict) and ("code" in data or "message" in data):
+            try:
+                code = int(data.get("code"))
+            except (TypeError, ValueError):
+                code = None
+            text = " ".join(str(data.get("message") or "").split())
+            message = f"{text} (Twilio error {code})" if code else text or self._http_error(response)
+            if code in TWILIO_ERRORS:
+                return TWILIO_ERRORS[code], message
+            if response.status_code == 429:
+                return FAILURE_SERVER, message
+            if response.status_code in (401, 403):
+                return FAILURE_ACCOUNT, message
+            return FAILURE_SERVER, message
+        if response.status_code in (401, 403):
+            return FAILURE_ACCOUNT, self._unexpected(response)
+        return FAILURE_SERVER, self._unexpected(response)
+
+    # -- sending ------------------------------------------------------------
+    def send(self, messages):
+        missing = self._missing_config()
+        if missing:
+            return self.fail_all(messages, FAILURE_ACCOUNT, missing)
+        return [self._send_one(message) for message in messages]
+
+    def _send_one(self, message):
+        data = {"To": message.number, "Body": message.body}
+        if self.config.get("service_id"):
+            data["MessagingServiceSid"] = self.config["service_id"].strip()
+        else:
+            data["From"] = self.config["sender"].strip()
+        if self.config.get("dlr_url"):
+            data["StatusCallback"] = self.config["dlr_url"]
+        response, error = self._request(
+            "POST", self._account_url("Messages.json"), data=data, auth=(self.account_sid, self.auth_token),
+            allow_redirects=False,
+        )
+        if error:
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+        if response.status_code not in (200, 201):
+            failure_type, text = self._error(response)
+            return SendResult(message.ref, failure_type=failure_type, error_message=text)
+        body = self._json(response)
+        sid = body.get("sid") if isinstance(body, dict) else None
+        if not sid or not isinstance(sid, str):
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+        if body.get("status") == "failed":
+            text = body.get("error_message") or str(_lt("Twilio refused the message"))
+            code = body.get("error_code")
+            return SendResult(message.ref, provider_id=sid, failure_type=FAILURE_SERVER,
+                              error_message=f"{text} (Twilio error {code})" if code else text)
+        return SendResult(message.ref, provider_id=sid)
+
+    # -- account ------------------------------------------------------------
+    def get_balance(self):
+        if not self.account_sid or not self.auth_token:
+            raise ProviderError(str(_lt("Twilio: the Account SID and the Auth Token are required")), FAILURE_ACCOUNT)
+        response, error = self._request(
+            "GET", self._account_url("Balance.json"), auth=(self.account_sid, self.auth_token)
+        )
+        if error:
+            raise ProviderError(error)
+        if response.status_code != 200:
+            failure_type, message = self._error(response)
+            raise ProviderError(message, failure_type)
+        data = self._json(response)
+        try:
+            balance = float(data["balance"])
+        except (TypeError, KeyError, ValueError):
+            raise ProviderError(self._unexpected(response)) from None
+        self.balance_currency = data.get("currency") or ""
+        return balance
+
+    def test_connection(self):
+        balance = self.get_balance()
+        return str(_lt("Connection OK. Balance: %(balance)s %(currency)s", balance=balance,
+                       currency=self.balance_currency)).strip()
+
+    # -- delivery reports -----------------------------------------------------
+    def parse_delivery_report(self, payload, headers=None):
+        payload = payload if isinstance(payload, dict) else {}
+        sid = str(payload.get("MessageSid") or payload.get("SmsSid") or "").strip()
+        status = str(payload.get("MessageStatus") or payload.get("SmsStatus") or "").strip().lower()
+        if not sid or status not in TWILIO_STATUSES:
+            raise ValueError(f"Twilio status callback: missing or unknown MessageSid/MessageStatus in {payload!r}")
+        state = TWILIO_STATUSES[status]
+        error_code = str(payload.get("ErrorCode") or "").strip()
+        extra = {k: payload[k] for k in ("ErrorCode", "To", "AccountSid", "MessagingServiceSid") if payload.get(k)}
+        if state != "error":
+            return [DeliveryReport(sid, state, extra=extra)]
+        failure_type = "sms_invalid_destination" if error_code in TWILIO_INVALID_DESTINATION else "sms_not_delivered"
+        message = f"Twilio {status}" + (f" (error {error_code})" if error_code else "")
+        return [DeliveryReport(sid, "error", failure_type, message, extra)]
+
+    def check_signature(self, url, payload, headers=None):
+        """Check ``X-Twilio-Signature`` of a status callback POSTed to ``url``
+        (the full public URL, query string included) with form ``payload``."""
+        headers = {str(k).lower(): v for k, v in (headers or {}).items()}
+        signature = (headers.get("x-twilio-signature") or "").strip()
+        if not signature or not self.auth_token or not isinstance(payload, dict):
+            return False
+        return any(
+            hmac.compare_digest(twilio_signature(self.auth_token, variant, payload).encode(), signature.encode())
+            for variant in _url_variants(url)
+        )

@@ -1,0 +1,135 @@
+"""Twilio REST API emulator (Messages and Balance of API 2010-04-01).
+
+Documented behaviour: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``
+with HTTP Basic ``AccountSid:AuthToken`` and form fields ``To``, ``Body``,
+``From`` or ``MessagingServiceSid``, optional ``StatusCallback`` -> 201 JSON
+``{sid, status: "queued", num_segments, ...}``; errors as JSON
+``{code, message, more_info, status}``. ``GET .../Balance.json`` ->
+``{account_sid, balance, currency}``.
+
+Test inputs (Twilio's own magic test numbers where they exist):
+
+* wrong AccountSid / AuthToken, or a path SID other than the Basic user -> 401, code 20003;
+* To ``+15005550001`` -> 21211 (invalid), ``+15005550002`` -> 21612 (cannot route),
+  ``+15005550003`` -> 21408 (region not enabled), ``+15005550004`` -> 21610 (unsubscribed),
+  ``+15005550009`` -> 21614 (not a mobile), ``+15005550008`` -> 21608 (unverified, trial);
+* To ``+15005550429`` -> 429, code 20429 (too many requests);
+* ``balance`` (None = 1000 shown, never charged) is charged ``price`` per
+  segment (Twilio documents no synchronous out-of-funds error: none is emulated);
+* unknown form fields, a missing To/Body/From -> 400 (21604/21602/21603).
+"""
+
+import base64
+import itertools
+import threading
+import uuid
+
+from .base import EmulatorResponse, ProviderEmulator
+
+MESSAGE_FIELDS = {"To", "Body", "From", "MessagingServiceSid", "StatusCallback"}
+
+ERROR_NUMBERS = {
+    "+15005550001": (400, 21211, "The 'To' number {to} is not a valid phone number."),
+    "+15005550002": (400, 21612, "The 'To' phone number: {to}, is not currently reachable via SMS."),
+    "+15005550003": (400, 21408, "Permission to send an SMS has not been enabled for the region of {to}."),
+    "+15005550004": (400, 21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550008": (400, 21608, "The number {to} is unverified. Trial accounts cannot send to it."),
+    "+15005550009": (400, 21614, "'To' number is not a valid mobile number"),
+    "+15005550429": (429, 20429, "Too Many Requests"),
+}
+
+
+def _error(status, code, message):
+    return EmulatorResponse(status, {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    })
+
+
+def _segments(body):
+    unicode = any(ord(c) > 0x7F for c in body)
+    single, multi = (70, 67) if unicode else (160, 153)
+    return 1 if len(body) <= single else -(-len(body) // multi)
+
+
+class TwilioEmulator(ProviderEmulator):
+    def __init__(self, account_sid="AC" + "0" * 31 + "1", auth_token="twilio-token", balance=None,
+                 price=0.0079, latency=0.0):
+        super().__init__(latency=latency)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.balance = balance  # None = unlimited
+        self.price = price
+        self.currency = "USD"
+        self.messages = {}  # sid -> form fields accepted
+        self._ids = itertools.count(1)
+        self._state_lock = threading.Lock()
+
+    def _authorised(self, request, path_sid):
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.account_sid == path_sid and password == self.auth_token
+
+    def handle(self, request):
+        parts = request.path.strip("/").split("/")
+        # 2010-04-01 / Accounts / {sid} / Messages.json | Balance.json
+        if len(parts) != 4 or parts[0] != "2010-04-01" or parts[1] != "Accounts":
+            return _error(404, 20404, "The requested resource was not found")
+        path_sid, resource = parts[2], parts[3]
+        if not self._authorised(request, path_sid):
+            return _error(401, 20003, "Authenticate")
+        if resource == "Balance.json" and request.method == "GET":
+            with self._state_lock:
+                balance = 1000.0 if self.balance is None else self.balance
+            return EmulatorResponse(200, {
+                "account_sid": self.account_sid, "balance": f"{balance:.5f}", "currency": self.currency,
+            })
+        if resource == "Messages.json" and request.method == "POST":
+            return self._create_message(request)
+        return _error(404, 20404, "The requested resource was not found")
+
+    def _create_message(self, request):
+        if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+            return _error(400, 21602, "Message body is required.")
+        form = request.form
+        unknown = set(form) - MESSAGE_FIELDS
+        if unknown:
+            return _error(400, 20001, f"Unknown parameters: {', '.join(sorted(unknown))}")
+        to, body = form.get("To"), form.get("Body")
+        if not to:
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if not body:
+            return _error(400, 21602, "Message body is required.")
+        if not (form.get("From") or form.get("MessagingServiceSid")):
+            return _error(400, 21603, "A 'From' phone number is required.")
+        if to in ERROR_NUMBERS:
+            status, code, message = ERROR_NUMBERS[to]
+            return _error(status, code, message.format(to=to))
+        segments = _segments(body)
+        with self._state_lock:
+            cost = segments * self.price
+            if self.balance is not None:
+                self.balance -= cost
+            sid = f"SM{next(self._ids):08x}{uuid.uuid4().hex[:24]}"
+            self.messages[sid] = dict(form)
+        return EmulatorResponse(201, {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": to,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": body,
+            "status": "queued",
+            "num_segments": str(segments),
+            "error_code": None,
+            "error_message": None,
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        })

@@ -1,0 +1,252 @@
+import base64
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.twilio import TwilioProvider, twilio_signature
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.twilio import TwilioEmulator
+
+SID, TOKEN = "AC0123456789abcdef0123456789abcdef", "auth-token-42"
+ACCENTED = "Rappel : rendez-vous à 9h30 près de l'église, ça marche ? 🎉"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestTwilioProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = TwilioEmulator(SID, TOKEN).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.balance = None
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {
+            "base_url": self.emulator.url,
+            "username": SID,
+            "password": TOKEN,
+            "sender": "+15005550006",
+            "timeout": 2,
+            **config,
+        }
+        return TwilioProvider(values, session=session)
+
+    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
+        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
+
+    def _assert_failed(self, results, failure_type, contains):
+        self.assertEqual(len(results), 1)
+        result = results[0]
+        self.assertEqual(result.ref, "ref1")
+        self.assertFalse(result.ok)
+        self.assertFalse(result.provider_id)
+        self.assertEqual(result.failure_type, failure_type)
+        self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_success_with_from(self):
+        results = self._send(body=ACCENTED, unicode=True)
+        self.assertEqual(len(self.emulator.received), 1)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", f"/2010-04-01/Accounts/{SID}/Messages.json"))
+        self.assertEqual(request.headers["authorization"], "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode())
+        self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
+        self.assertEqual(request.form, {"To": "+33612345678", "Body": ACCENTED, "From": "+15005550006"})
+        self.assertIn("%C3%A0", request.body.decode(), "accented text form-encoded as UTF-8")
+        self.assertIn("%F0%9F%8E%89", request.body.decode(), "emoji form-encoded as UTF-8")
+        self.assertEqual(len(results), 1)
+        self.assertTrue(results[0].ok, results[0])
+        self.assertEqual(results[0].ref, "ref1")
+        self.assertIn(results[0].provider_id, self.emulator.messages)
+        self.assertTrue(results[0].provider_id.startswith("SM"))
+
+    def test_send_with_messaging_service_and_callback(self):
+        provider = self._provider(service_id="MG1234", dlr_url="https://odoo.example.com/sms/dlr/twilio")
+        results = self._send(provider=provider)
+        self.assertTrue(results[0].ok)
+        form = self.emulator.received[0].form
+        self.assertEqual(form["MessagingServiceSid"], "MG1234")
+        self.assertNotIn("From", form)
+        self.assertEqual(form["StatusCallback"], "https://odoo.example.com/sms/dlr/twilio")
+
+    def test_one_request_per_message(self):
+        messages = [OutgoingSms(f"r{i}", f"+3361234567{i}", f"Message {i}") for i in range(3)]
+        results = self.provider.send(messages)
+        self.assertEqual(TwilioProvider.batch_size, 1)
+        self.assertEqual([r.form["To"] for r in self.emulator.received], [m.number for m in messages])
+        self.assertEqual([r.ref for r in results], ["r0", "r1", "r2"])
+        self.assertEqual(len({r.provider_id for r in results}), 3)
+
+    def test_missing_sender_fails_cleanly(self):
+        results = self._send(provider=self._provider(sender=False))
+        self._assert_failed(results, "sms_acc", "Messaging Service SID or a sender")
+        self.assertEqual(self.emulator.received, [], "nothing sent without a From")
+
+    # -- documented errors ------------------------------------------------------
+    def test_wrong_credentials(self):
+        results = self._send(provider=self._provider(password="wrong"))
+        self._assert_failed(results, "sms_acc", "Authenticate (Twilio error 20003)")
+
+    def test_number_errors(self):
+        for number, code in (
+            ("+15005550001", 21211),
+            ("+15005550002", 21612),
+            ("+15005550003", 21408),
+            ("+15005550004", 21610),
+            ("+15005550008", 21608),
+            ("+15005550009", 21614),
+        ):
+            with self.subTest(number=number):
+                self._assert_failed(self._send(number=number), "sms_number_format", f"(Twilio error {code})")
+
+    def test_too_many_requests_is_transient(self):
+        self._assert_failed(self._send(number="+15005550429"), "sms_server", "Too Many Requests (Twilio error 20429)")
+
+    def test_plain_429_is_transient(self):
+        self.emulator.answer_next(EmulatorResponse(429, "Slow down", "text/plain"))
+        self._assert_failed(self._send(), "sms_server", "HTTP 429")
+
+    def test_unknown_error_code_is_transient_and_stripped(self):
+        self.emulator.answer_next(EmulatorResponse(400, {"code": 21999, "message": "  Something   odd \n", "status": 400}))
+        self._assert_failed(self._send(), "sms_server", "Something odd (Twilio error 21999)")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send(), "sms_server", "HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
+
+    def test_connection_refused(self):
+        results = self._send(provider=self._provider(base_url=_closed_port_url()))
+        self._assert_failed(results, "sms_server", "connection refused")
+
+    def test_tls_error(self):
+        results = self._send(provider=self._provider(base_url=self.emulator.url.replace("http://", "https://")))
+        self._assert_failed(results, "sms_server", "TLS/SSL")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(201, '{"sid": "SM1', "application/json"))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider (HTTP 201)")
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(201, b""))
+        self._assert_failed(self._send(), "sms_server", "empty body")
+
+    def test_html_page(self):
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><h1>Gateway</h1></body></html>", "text/html"))
+        results = self._send()
+        self._assert_failed(results, "sms_server", "Gateway")
+        self.assertNotIn("<h1>", results[0].error_message)
+
+    def test_redirect_is_not_followed(self):
+        self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
+        self._assert_failed(self._send(), "sms_server", "HTTP 302")
+        self.assertEqual(len(self.emulator.received), 1)
+
+    def test_json_without_sid(self):
+        self.emulator.answer_next(EmulatorResponse(201, {"status": "queued"}))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+
+    # -- balance --------------------------------------------------------------
+    def test_balance(self):
+        self.emulator.balance = 12.5
+        self.assertEqual(self.provider.get_balance(), 12.5)
+        request = self.emulator.received[-1]
+        self.assertEqual((request.method, request.path), ("GET", f"/2010-04-01/Accounts/{SID}/Balance.json"))
+        self.assertIn("Basic ", request.headers["authorization"])
+        self.assertEqual(self.provider.test_connection(), "Connection OK. Balance: 12.5 USD")
+        self._send(body="x" * 200)  # two segments
+        self.assertAlmostEqual(self.provider.get_balance(), 12.5 - 2 * 0.0079, places=5)
+
+    def test_balance_errors(self):
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(password="wrong").get_balance()
+        self.assertEqual(caught.exception.failure_type, "sms_acc")
+        self.emulator.answer_next(EmulatorResponse(200, {"currency": "USD"}))
+        with self.assertRaises(ProviderError) as caught:
+            self.provider.get_balance()
+        self.assertEqual(caught.exception.failure_type, "sms_server")
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(base_url=_closed_port_url()).test_connection()
+        self.assertIn("connection refused", str(caught.exception))
+
+    # -- delivery reports -----------------------------------------------------
+    def test_parse_delivery_report(self):
+        cases = [
+            ("queued", None, "pending", None),
+            ("sent", None, "pending", None),
+            ("delivered", None, "sent", None),
+            ("undelivered", "30003", "error", "sms_not_delivered"),
+            ("failed", "30005", "error", "sms_invalid_destination"),
+            ("failed", "21211", "error", "sms_invalid_destination"),
+            ("failed", None, "error", "sms_not_delivered"),
+        ]
+        for status, error_code, state, failure_type in cases:
+            with self.subTest(status=status, error_code=error_code):
+                payload = {"MessageSid": "SM42", "MessageStatus": status, "AccountSid": SID}
+                if error_code:
+                    payload["ErrorCode"] = error_code
+                [report] = self.provider.parse_delivery_report(payload, {})
+                self.assertEqual((report.provider_id, report.state, report.failure_type),
+                                 ("SM42", state, failure_type))
+
+    def test_parse_delivery_report_malformed(self):
+        for payload in ({}, {"MessageSid": "SM1"}, {"MessageStatus": "delivered"},
+                        {"MessageSid": "SM1", "MessageStatus": "exploded"}, None, "MessageSid=SM1"):
+            with self.subTest(payload=payload), self.assertRaises(ValueError):
+                self.provider.parse_delivery_report(payload, {})
+
+    # -- signature --------------------------------------------------------------
+    def test_signature_documented_vector(self):
+        url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+        params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
+                  "From": "+14158675309", "To": "+18005551212"}
+        self.assertEqual(twilio_signature("12345", url, params), "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        provider = self._provider(password="12345")
+        self.assertTrue(provider.check_signature(url, params, {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
+        self.assertTrue(provider.check_signature(url, params, {"x-twilio-signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
+        self.assertFalse(provider.check_signature(url, {**params, "Digits": "9999"},
+                                                  {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
+        self.assertFalse(provider.check_signature(url + "&x=1", params,
+                                                  {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
+
+    def test_signature_both_ways(self):
+        url = "https://odoo.example.com/sms_gateway/dlr/twilio?account=7"
+        payload = {"MessageSid": "SM42", "MessageStatus": "delivered", "AccountSid": SID, "To": "+33612345678"}
+        good = twilio_signature(TOKEN, url, payload)
+        self.assertTrue(self.provider.check_signature(url, payload, {"X-Twilio-Signature": good}))
+        # Twilio may sign with the default port written out.
+        signed_with_port = twilio_signature(TOKEN, url.replace(".com/", ".com:443/"), payload)
+        self.assertTrue(self.provider.check_signature(url, payload, {"X-Twilio-Signature": signed_with_port}))
+        forged = twilio_signature("another-token", url, payload)
+        self.assertFalse(self.provider.check_signature(url, payload, {"X-Twilio-Signature": forged}))
+        self.assertFalse(self.provider.check_signature(url, {**payload, "MessageStatus": "failed"},
+                                                       {"X-Twilio-Signature": good}))
+        self.assertFalse(self.provider.check_signature(url, payload, {}))
+        self.assertFalse(self.provider.check_signature(url, payload, {"X-Twilio-Signature": "invalid 王"}))
+        self.assertFalse(self._provider(password="").check_signature(url, payload, {"X-Twilio-Signature": good}))
