@@ -1,0 +1,138 @@
+"""Brevo transactional SMS emulator (api.brevo.com/v3).
+
+Documented behaviour: ``POST /v3/transactionalSMS/send`` (current, answers
+``{messageId}``) and ``POST /v3/transactionalSMS/sms`` (legacy, answers 201
+``{reference, messageId, smsCount, usedCredits, remainingCredits}``), header
+``api-key``, JSON body with ``sender``, ``recipient``, ``content``, ``type``,
+``tag``, ``webUrl``, ``unicodeEnabled``, ``organisationPrefix``. Errors are
+JSON ``{code, message}`` with HTTP 400/401/402/403. ``GET /v3/account``
+lists ``plan[]`` entries, one of ``type`` ``sms`` with its ``credits``.
+
+Test inputs:
+
+* missing or wrong ``api-key`` -> 401 ``unauthorized``; a key listed in
+  ``restricted_keys`` -> 403 ``permission_denied``;
+* ``under_validation = True`` -> 403 ``account_under_validation``;
+* ``credits`` (None = unlimited) charged per segment; not enough -> 402
+  ``not_enough_credits``;
+* an unknown or missing field, a bad ``type``, a non-boolean
+  ``unicodeEnabled``, a ``sender`` over 11 alphanumerics / 15 digits or a
+  ``recipient`` that is not 6-15 digits -> 400 ``invalid_parameter`` /
+  ``missing_parameter``.
+"""
+
+import itertools
+import math
+import re
+import threading
+
+from .base import EmulatorResponse, ProviderEmulator
+
+SEND_FIELDS = {"sender", "recipient", "content", "type", "tag", "webUrl", "unicodeEnabled", "organisationPrefix"}
+REQUIRED_FIELDS = ("sender", "recipient", "content")
+
+
+def _error(status, code, message):
+    return EmulatorResponse(status, {"code": code, "message": message})
+
+
+class BrevoEmulator(ProviderEmulator):
+    def __init__(self, api_key="xkeysib-test", credits=None, latency=0.0):
+        super().__init__(latency=latency)
+        self.api_key = api_key
+        self.credits = credits
+        self.restricted_keys = set()
+        self.under_validation = False
+        self.messages = {}  # messageId -> the JSON body received
+        self._ids = itertools.count(1000001)
+        self._state_lock = threading.Lock()
+
+    def handle(self, request):
+        path = request.path.rstrip("/")
+        routes = {
+            ("POST", "/v3/transactionalSMS/send"): self._send,
+            ("POST", "/v3/transactionalSMS/sms"): self._send_legacy,
+            ("GET", "/v3/account"): self._account,
+        }
+        route = routes.get((request.method, path))
+        if route is None:
+            return _error(404, "not_found", "Not found")
+        key = request.headers.get("api-key")
+        if not key or key not in {self.api_key} | self.restricted_keys:
+            return _error(401, "unauthorized", "Key not found")
+        if key in self.restricted_keys:
+            return _error(403, "permission_denied", "Permission denied for this API key")
+        if self.under_validation:
+            return _error(403, "account_under_validation", "Your account is under validation")
+        return route(request)
+
+    def _account(self, request):
+        with self._state_lock:
+            credits = self.credits
+        plans = [{"type": "free", "creditsType": "sendLimit", "credits": 300}]
+        plans.append({"type": "sms", "creditsType": "sendLimit", "credits": 99999.0 if credits is None else credits})
+        return EmulatorResponse(200, {"email": "owner@example.com", "companyName": "Example", "plan": plans})
+
+    def _validate(self, request):
+        if "application/json" not in request.headers.get("content-type", ""):
+            return _error(400, "bad_request", "Content-Type must be application/json")
+        data = request.json
+        if not isinstance(data, dict):
+            return _error(400, "bad_request", "Invalid JSON body")
+        unknown = sorted(set(data) - SEND_FIELDS)
+        if unknown:
+            return _error(400, "invalid_parameter", f"Unknown parameter: {unknown[0]}")
+        for name in REQUIRED_FIELDS:
+            if not data.get(name):
+                return _error(400, "missing_parameter", f"{name} is missing")
+        sender = str(data["sender"])
+        if not (re.fullmatch(r"\d{1,15}", sender) or (len(sender) <= 11 and re.fullmatch(r"[A-Za-z0-9 ]+", sender))):
+            return _error(400, "invalid_parameter", "Invalid sender: at most 11 alphanumeric or 15 numeric characters")
+        if not re.fullmatch(r"\d{6,15}", str(data["recipient"])):
+            return _error(400, "invalid_parameter", "Invalid recipient mobile number")
+        if data.get("type", "transactional") not in ("transactional", "marketing"):
+            return _error(400, "invalid_parameter", "type must be transactional or marketing")
+        if not isinstance(data.get("unicodeEnabled", False), bool):
+            return _error(400, "invalid_parameter", "unicodeEnabled must be a boolean")
+        return None
+
+    def _accept(self, data):
+        """Charge and store a valid message; return (message id, segments) or None when out of credit."""
+        text = data["content"]
+        single, multi = (70, 67) if data.get("unicodeEnabled") else (160, 153)
+        segments = 1 if len(text) <= single else math.ceil(len(text) / multi)
+        with self._state_lock:
+            if self.credits is not None and self.credits < segments:
+                return None
+            if self.credits is not None:
+                self.credits -= segments
+            message_id = next(self._ids)
+            self.messages[message_id] = data
+        return message_id, segments
+
+    def _send(self, request):
+        error = self._validate(request)
+        if error:
+            return error
+        accepted = self._accept(request.json)
+        if accepted is None:
+            return _error(402, "not_enough_credits", "Not enough credits")
+        return EmulatorResponse(201, {"messageId": accepted[0]})
+
+    def _send_legacy(self, request):
+        error = self._validate(request)
+        if error:
+            return error
+        accepted = self._accept(request.json)
+        if accepted is None:
+            return _error(402, "not_enough_credits", "Not enough credits")
+        message_id, segments = accepted
+        with self._state_lock:
+            remaining = 99999.0 if self.credits is None else self.credits
+        return EmulatorResponse(201, {
+            "reference": f"ab1cde2fgh3i4jklmno{message_id}",
+            "messageId": message_id,
+            "smsCount": segments,
+            "usedCredits": float(segments),
+            "remainingCredits": remaining,
+        })

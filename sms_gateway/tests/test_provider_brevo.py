@@ -1,0 +1,246 @@
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.brevo import BrevoProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.brevo import BrevoEmulator
+
+API_KEY = "xkeysib-0123456789abcdef"
+ACCENTED = "Votre rendez-vous : mardi à 9h30 — crêpes offertes 🥞 ✨"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestBrevoProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = BrevoEmulator(API_KEY).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.credits = None
+        self.emulator.under_validation = False
+        self.emulator.restricted_keys = set()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {"base_url": f"{self.emulator.url}/v3", "api_key": API_KEY, "sender": "Mairie", "timeout": 2}
+        return BrevoProvider({**values, **config}, session=session)
+
+    def _send_one(self, provider=None, body="Hello", unicode=False, number="+33612345678", ref="r1"):
+        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
+        self.assertEqual(len(results), 1)
+        self.assertEqual(results[0].ref, ref)
+        return results[0]
+
+    def _assert_failed(self, result, failure_type, contains):
+        self.assertFalse(result.ok)
+        self.assertFalse(result.provider_id)
+        self.assertEqual(result.failure_type, failure_type)
+        self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_success(self):
+        result = self._send_one(body=ACCENTED, unicode=True)
+        self.assertTrue(result.ok)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", "/v3/transactionalSMS/send"))
+        self.assertEqual(request.headers["api-key"], API_KEY)
+        self.assertIn("application/json", request.headers["content-type"])
+        self.assertEqual(request.json, {
+            "sender": "Mairie",
+            "recipient": "33612345678",
+            "content": ACCENTED,
+            "type": "transactional",
+            "unicodeEnabled": True,
+        })
+        self.assertIn(ACCENTED.encode("utf-8"), request.body)
+        self.assertIn(int(result.provider_id), self.emulator.messages)
+
+    def test_send_gsm_and_options(self):
+        provider = self._provider(dlr_url="https://odoo.example.com/sms_gateway/dlr/T", tag="odoo", sms_type="marketing")
+        first = self._send_one(provider, ref="a")
+        second = self._send_one(provider, ref="b")
+        self.assertTrue(first.ok and second.ok)
+        self.assertNotEqual(first.provider_id, second.provider_id)
+        sent = self.emulator.received[0].json
+        self.assertIs(sent["unicodeEnabled"], False)
+        self.assertEqual(sent["webUrl"], "https://odoo.example.com/sms_gateway/dlr/T")
+        self.assertEqual(sent["tag"], "odoo")
+        self.assertEqual(sent["type"], "marketing")
+
+    def test_one_recipient_per_call(self):
+        self.assertEqual(BrevoProvider.batch_size, 1)
+        messages = [OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)]
+        results = self.provider.send(messages)
+        self.assertEqual(len(self.emulator.received), 3)
+        self.assertEqual([r.ref for r in results], ["r0", "r1", "r2"])
+        self.assertEqual([m.json["recipient"] for m in self.emulator.received], [f"3361234567{i}" for i in range(3)])
+
+    def test_missing_sender_is_reported(self):
+        result = self._send_one(self._provider(sender=""))
+        self._assert_failed(result, "sms_server", "sender is missing (missing_parameter)")
+        self.assertNotIn("sender", self.emulator.received[0].json)
+
+    # -- documented errors ----------------------------------------------------
+    def test_unauthorized(self):
+        self._assert_failed(self._send_one(self._provider(api_key="wrong")), "sms_acc", "Key not found (unauthorized)")
+
+    def test_permission_denied_and_under_validation(self):
+        self.emulator.restricted_keys = {"restricted"}
+        self._assert_failed(self._send_one(self._provider(api_key="restricted")), "sms_acc", "permission_denied")
+        self.emulator.under_validation = True
+        self._assert_failed(self._send_one(), "sms_acc", "account_under_validation")
+
+    def test_not_enough_credits(self):
+        self.emulator.credits = 1
+        self.assertTrue(self._send_one().ok)
+        self._assert_failed(self._send_one(), "sms_credit", "Not enough credits (not_enough_credits)")
+        self.assertEqual(len(self.emulator.messages), 1)
+
+    def test_invalid_recipient(self):
+        self._assert_failed(self._send_one(number="+33 6 12"), "sms_number_format", "Invalid recipient")
+
+    def test_invalid_sender(self):
+        self._assert_failed(self._send_one(self._provider(sender="Mairie de Villeneuve")), "sms_server", "sender")
+
+    def test_rate_limited(self):
+        self.emulator.answer_next(EmulatorResponse(
+            429, {"code": "too_many_requests", "message": "Too many requests "}, headers={"x-sib-ratelimit-reset": "1"}
+        ))
+        self._assert_failed(self._send_one(), "sms_server", "rate limit reached (HTTP 429): Too many requests")
+
+    def test_unknown_error_code_and_payment_status(self):
+        self.emulator.answer_next(EmulatorResponse(400, {"code": "bad_request", "message": "  Oops  "}))
+        result = self._send_one()
+        self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Oops (bad_request)"))
+        self.emulator.answer_next(EmulatorResponse(402, {"message": "Payment required"}))
+        self._assert_failed(self._send_one(), "sms_credit", "Payment required")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send_one(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send_one(self._provider(timeout=0.3)), "sms_server", "did not answer within 0.3 s")
+
+    def test_connection_refused(self):
+        result = self._send_one(self._provider(base_url=_closed_port_url()))
+        self._assert_failed(result, "sms_server", "Provider unreachable: connection refused")
+
+    def test_tls_error(self):
+        result = self._send_one(self._provider(base_url=self.emulator.url.replace("http://", "https://") + "/v3"))
+        self._assert_failed(result, "sms_server", "TLS/SSL")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(201, '{"messageId": ', "application/json"))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider (HTTP 201)")
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(201, b""))
+        self._assert_failed(self._send_one(), "sms_server", "empty body")
+
+    def test_success_without_message_id(self):
+        self.emulator.answer_next(EmulatorResponse(201, {"status": "ok"}))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+
+    def test_html_error_page(self):
+        self.emulator.answer_next(EmulatorResponse(403, "<html><body><h1>Forbidden by WAF</h1></body></html>", "text/html"))
+        result = self._send_one()
+        self._assert_failed(result, "sms_server", "Forbidden by WAF")
+        self.assertNotIn("<h1>", result.error_message)
+
+    def test_unexpected_status(self):
+        self.emulator.answer_next(EmulatorResponse(204, b""))
+        self._assert_failed(self._send_one(), "sms_server", "HTTP 204")
+        self.emulator.answer_next(EmulatorResponse(503, b""))
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 503")
+
+    # -- balance --------------------------------------------------------------
+    def test_balance(self):
+        self.emulator.credits = 123.5
+        self.assertEqual(self.provider.get_balance(), 123.5)
+        request = self.emulator.received[-1]
+        self.assertEqual((request.method, request.path), ("GET", "/v3/account"))
+        self.assertEqual(request.headers["api-key"], API_KEY)
+        self.assertIn("123.5", self.provider.test_connection())
+
+    def test_balance_without_sms_plan(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"plan": [{"type": "free", "credits": 300}]}))
+        self.assertEqual(self.provider.get_balance(), 0.0)
+
+    def test_balance_errors(self):
+        with self.assertRaises(ProviderError) as capture:
+            self._provider(api_key="wrong").get_balance()
+        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self.emulator.answer_next(EmulatorResponse(200, "<html>login</html>", "text/html"))
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.get_balance()
+        self.assertEqual(capture.exception.failure_type, "sms_server")
+        with self.assertRaises(ProviderError) as capture:
+            self._provider(base_url=_closed_port_url()).test_connection()
+        self.assertIn("connection refused", str(capture.exception))
+
+    # -- delivery reports -----------------------------------------------------
+    def test_parse_delivery_report(self):
+        cases = {
+            "delivered": ("sent", None),
+            "sent": ("pending", None),
+            "accepted": ("pending", None),
+            "soft_bounce": ("error", "sms_not_delivered"),
+            "hard_bounce": ("error", "sms_invalid_destination"),
+            "Hard bounce": ("error", "sms_invalid_destination"),
+            "rejected": ("error", "sms_rejected"),
+            "blacklisted": ("error", "sms_not_allowed"),
+        }
+        for status, expected in cases.items():
+            payload = {
+                "id": 4242, "to": "33612345678", "sms_count": 1, "credits_used": 1.0, "messageId": 1000001,
+                "remaining_credit": 41.0, "msg_status": status, "date": "2026-11-23 10:00:00", "type": "transactional",
+                "reference": {"1": "ab1cde2fgh"},
+            }
+            reports = self.provider.parse_delivery_report(payload)
+            self.assertEqual(reports, self.provider.parse_delivery_report(dict(payload)), "idempotent")
+            self.assertEqual(len(reports), 1)
+            report = reports[0]
+            self.assertEqual((report.provider_id, report.state, report.failure_type), ("1000001", *expected), status)
+            self.assertEqual(report.extra["to"], "33612345678")
+
+    def test_parse_delivery_report_ignored_and_malformed(self):
+        self.assertEqual(self.provider.parse_delivery_report({"messageId": 1, "msg_status": "replied"}), [])
+        for payload in (
+            {},
+            {"messageId": 1},
+            {"msg_status": "delivered"},
+            {"messageId": 1, "msg_status": "teleported"},
+            ["delivered"],
+            None,
+        ):
+            with self.assertRaises(ValueError, msg=repr(payload)):
+                self.provider.parse_delivery_report(payload)
+
+    def test_send_then_report_matches_provider_id(self):
+        result = self._send_one()
+        report = self.provider.parse_delivery_report({"messageId": int(result.provider_id), "msg_status": "delivered"})
+        self.assertEqual(report[0].provider_id, result.provider_id)
