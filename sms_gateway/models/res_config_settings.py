@@ -1,0 +1,38 @@
+from odoo import api, fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    # Standard implied_group pattern: checked = every internal user is an SMS user (stock Odoo behaviour).
+    group_sms_user_everyone = fields.Boolean(
+        "Every internal user sends SMS", implied_group="sms_gateway.group_sms_user", group="base.group_user"
+    )
+    sms_restrict_sending = fields.Boolean(
+        "Restrict SMS sending to SMS users",
+        compute="_compute_sms_restrict_sending",
+        inverse="_inverse_sms_restrict_sending",
+        readonly=False,
+        help="Only users of the SMS User group can send SMS (from any screen, action or automation).",
+    )
+    sms_low_balance_threshold = fields.Integer(related="company_id.sms_low_balance_threshold", readonly=False)
+    sms_history_retention_days = fields.Integer(related="company_id.sms_history_retention_days", readonly=False)
+    sms_credit_balance = fields.Integer(related="company_id.sms_credit_balance")
+
+    @api.depends("group_sms_user_everyone")
+    def _compute_sms_restrict_sending(self):
+        for settings in self:
+            settings.sms_restrict_sending = not settings.group_sms_user_everyone
+
+    def _inverse_sms_restrict_sending(self):
+        for settings in self:
+            settings.group_sms_user_everyone = not settings.sms_restrict_sending
+
+    def set_values(self):
+        super().set_values()
+        # Un-implying a group removes it from every internal user: give it back to SMS managers.
+        managers = self.env.ref("sms_gateway.group_sms_manager").sudo()
+        user_group = self.env.ref("sms_gateway.group_sms_user").sudo()
+        missing = managers.users.filtered(lambda user: user_group not in user.groups_id)
+        if missing:
+            user_group.write({"users": [fields.Command.link(user.id) for user in missing]})
