@@ -1,0 +1,191 @@
+import base64
+import socket
+import urllib.parse
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.linkmobility import LinkMobilityProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.linkmobility import INVALID_NUMBER, UNROUTABLE_NUMBER, LinkMobilityEmulator
+
+USERNAME, PASSWORD = "ipxuser", "ipx-pässword"
+ACCENTED = "Rendez-vous confirmé à la mairie, 14h ✅ Ça marche ? 👍"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestLinkMobilityProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = LinkMobilityEmulator(USERNAME, PASSWORD).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.credits = None
+        self.emulator.campaigns = set()
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {
+            "base_url": f"{self.emulator.url}/restapi/v1",
+            "username": USERNAME,
+            "password": PASSWORD,
+            "sender": "RDV Mairie",
+            "timeout": 2,
+        }
+        return LinkMobilityProvider({**values, **config}, session=session)
+
+    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
+        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
+        self.assertEqual([r.ref for r in results], [ref])
+        return results[0]
+
+    def _assert_failed(self, result, failure_type, contains):
+        self.assertFalse(result.ok)
+        self.assertFalse(result.provider_id)
+        self.assertEqual(result.failure_type, failure_type)
+        self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_success(self):
+        result = self._send_one(body=ACCENTED, unicode=True)
+        self.assertTrue(result.ok)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", "/restapi/v1/sms/send"))
+        self.assertIn("application/x-www-form-urlencoded; charset=UTF-8", request.headers["content-type"])
+        expected_auth = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+        self.assertIn(request.headers["authorization"], ("Basic " + expected_auth,))
+        self.assertEqual(request.form, {
+            "destinationAddress": "+33612345678",
+            "messageText": ACCENTED,
+            "originatingAddress": "RDV Mairie",
+            "originatorTON": "1",
+            "maxConcatenatedMessages": "10",
+        })
+        self.assertIn(urllib.parse.quote_plus(ACCENTED).encode(), request.body, "UTF-8 percent-encoding")
+        self.assertEqual(result.provider_id, next(iter(self.emulator.messages)))
+
+    def test_multi_segment_ids_joined(self):
+        result = self._send_one(body="x" * 400)
+        self.assertTrue(result.ok)
+        ids = result.provider_id.split(",")
+        self.assertEqual(len(ids), 3, "one id per segment")
+        self.assertEqual(ids[0], next(iter(self.emulator.messages)))
+
+    def test_originator_ton_and_no_sender(self):
+        self.assertEqual(LinkMobilityProvider.originator_ton("+33612345678"), "3")
+        self.assertEqual(LinkMobilityProvider.originator_ton("38200"), "2")
+        self.assertEqual(LinkMobilityProvider.originator_ton("Mairie"), "1")
+        self.assertTrue(self._send_one(self._provider(sender="38200")).ok)
+        self.assertEqual(self.emulator.received[-1].form["originatorTON"], "2")
+        self.assertTrue(self._send_one(self._provider(sender="")).ok)
+        self.assertNotIn("originatingAddress", self.emulator.received[-1].form)
+        self.assertNotIn("originatorTON", self.emulator.received[-1].form)
+
+    def test_one_destination_per_call(self):
+        self.assertEqual(LinkMobilityProvider.batch_size, 1)
+        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)])
+        self.assertEqual(len(self.emulator.received), 3)
+        self.assertTrue(all(r.ok for r in results))
+        self.assertEqual(len({r.provider_id for r in results}), 3)
+
+    # -- documented errors ----------------------------------------------------
+    def test_wrong_password(self):
+        self._assert_failed(self._send_one(self._provider(password="nope")), "sms_acc", "HTTP 401")
+
+    def test_invalid_account_name(self):
+        result = self._send_one(self._provider(username="other"))
+        self._assert_failed(result, "sms_acc", "Invalid account name (responseCode 103)")
+
+    def test_invalid_destination(self):
+        result = self._send_one(number=INVALID_NUMBER)
+        self._assert_failed(result, "sms_number_format", "Invalid destination address (responseCode 100)")
+        self._assert_failed(self._send_one(number="n/a"), "sms_number_format", "responseCode 100")
+
+    def test_unable_to_route_is_transient(self):
+        self._assert_failed(self._send_one(number=UNROUTABLE_NUMBER), "sms_server", "Unable to route message")
+
+    def test_too_low_balance(self):
+        self.emulator.credits = 1
+        self.assertTrue(self._send_one().ok)
+        self._assert_failed(self._send_one(), "sms_credit", "Too low balance (responseCode 18)")
+
+    def test_concatenation_limit(self):
+        result = self._send_one(self._provider(max_concatenated=2), body="y" * 400)
+        self._assert_failed(result, "unknown", "Concatenation limit exceeded (responseCode 15)")
+
+    def test_invalid_campaign_name(self):
+        result = self._send_one(self._provider(campaign_name="rdv"))
+        self._assert_failed(result, "sms_acc", "Invalid campaign name (responseCode 117)")
+        self.emulator.campaigns = {"rdv"}
+        self.assertTrue(self._send_one(self._provider(campaign_name="rdv")).ok)
+
+    def test_unknown_code_and_trailing_spaces(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"responseCode": 42, "responseMessage": "Odd   thing  "}))
+        result = self._send_one()
+        self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Odd thing (responseCode 42)"))
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send_one(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send_one(self._provider(timeout=0.3)), "sms_server", "did not answer within 0.3 s")
+
+    def test_connection_refused(self):
+        result = self._send_one(self._provider(base_url=_closed_port_url()))
+        self._assert_failed(result, "sms_server", "Provider unreachable: connection refused")
+
+    def test_tls_error(self):
+        result = self._send_one(self._provider(base_url=self.emulator.url.replace("http://", "https://")))
+        self._assert_failed(result, "sms_server", "TLS/SSL")
+
+    def test_invalid_json_empty_and_html(self):
+        self.emulator.answer_next(EmulatorResponse(200, "{responseCode:0", "application/json"))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider")
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_failed(self._send_one(), "sms_server", "empty body")
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body>Gateway maintenance</body></html>", "text/html"))
+        self._assert_failed(self._send_one(), "sms_server", "Gateway maintenance")
+
+    def test_success_without_ids(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"responseCode": 0, "responseMessage": "Success"}))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+
+    def test_unexpected_status(self):
+        self.emulator.answer_next(EmulatorResponse(404, "<html>Not Found</html>", "text/html"))
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 404")
+
+    # -- no balance, no reports -------------------------------------------------
+    def test_no_balance_nor_reports(self):
+        self.assertFalse(LinkMobilityProvider.has_balance)
+        self.assertFalse(LinkMobilityProvider.has_delivery_reports)
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.test_connection()
+        self.assertIn("only be tested by sending", str(capture.exception))
+        with self.assertRaises(ProviderError):
+            self.provider.get_balance()
+        with self.assertRaises(ValueError):
+            self.provider.parse_delivery_report({"messageId": "1-1"})
+        self.assertEqual(self.emulator.received, [], "no request for a test without a call")
