@@ -1,0 +1,253 @@
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.dispatch import send_all
+from ..providers.ovh import OvhProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.ovh import OvhEmulator
+
+ACCOUNT, LOGIN, PASSWORD = "sms-ab12345-1", "odoo", "s3cret"
+ACCENTED = "Votre RDV à la mairie : jeudi 9h, n'oubliez pas l'attestation œuvre ✅"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestOvhProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = OvhEmulator(ACCOUNT, LOGIN, PASSWORD).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.credits = None
+        self.emulator.authorised_senders = None
+        self.emulator.ids_key = "SmsIds"
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {
+            "base_url": self.emulator.url,
+            "service_id": ACCOUNT,
+            "username": LOGIN,
+            "password": PASSWORD,
+            "sender": "MAIRIE",
+            "timeout": 2,
+            **config,
+        }
+        return OvhProvider(values, session=session)
+
+    def _messages(self, count=1, body="Hello", unicode=False, number="+33612345{:03d}"):
+        return [OutgoingSms(f"ref{i}", number.format(i), body, unicode=unicode) for i in range(count)]
+
+    def _assert_all_failed(self, results, failure_type, contains):
+        self.assertTrue(results)
+        for result in results:
+            self.assertFalse(result.ok)
+            self.assertFalse(result.provider_id)
+            self.assertEqual(result.failure_type, failure_type)
+            self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_batch_success(self):
+        self.emulator.credits = 100
+        results = self.provider.send(self._messages(3, ACCENTED, unicode=True))
+        self.assertEqual(len(self.emulator.received), 1, "one call for the batch")
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("GET", "/cgi-bin/sms/http2sms.cgi"))
+        self.assertEqual(request.query, {
+            "account": ACCOUNT,
+            "login": LOGIN,
+            "password": PASSWORD,
+            "from": "MAIRIE",
+            "to": "0033612345000,0033612345001,0033612345002",
+            "message": ACCENTED,  # parse_qs decodes UTF-8: a latin-1 or mangled text would differ
+            "smsCoding": "2",
+            "noStop": "1",
+            "contentType": "text/json",
+        })
+        ids = sorted(self.emulator.messages)
+        self.assertEqual([(r.ref, r.provider_id) for r in results], list(zip(["ref0", "ref1", "ref2"], ids)))
+        self.assertTrue(all(r.ok for r in results))
+        self.assertEqual(self.emulator.messages[ids[1]]["to"], "0033612345001")
+        self.assertEqual(self.provider.last_balance, 97.0)
+        self.assertEqual(self.provider.get_balance(), 97.0)
+
+    def test_gsm7_coding_and_lowercase_ids(self):
+        self.emulator.ids_key = "smsIds"
+        results = self.provider.send(self._messages(2, "Bonjour, RDV à 9h"))
+        self.assertEqual(self.emulator.received[0].query["smsCoding"], "1")
+        self.assertEqual(self.emulator.received[0].query["message"], "Bonjour, RDV à 9h")
+        self.assertEqual([r.provider_id for r in results], sorted(self.emulator.messages))
+
+    def test_grouping_by_text_and_unique_numbers(self):
+        messages = [
+            OutgoingSms("a", "+33612345001", "Text A"),
+            OutgoingSms("b", "+33612345002", "Text B"),
+            OutgoingSms("c", "+33612345003", "Text A"),
+            OutgoingSms("d", "+33612345001", "Text A"),  # same number again: another call
+            OutgoingSms("e", "+33612345004", "Text A", unicode=True),  # other coding: another call
+        ]
+        results = self.provider.send(messages)
+        calls = sorted((r.query["message"], r.query["smsCoding"], r.query["to"]) for r in self.emulator.received)
+        self.assertEqual(calls, [
+            ("Text A", "1", "0033612345001"),
+            ("Text A", "1", "0033612345001,0033612345003"),
+            ("Text A", "2", "0033612345004"),
+            ("Text B", "1", "0033612345002"),
+        ])
+        self.assertEqual(sorted(r.ref for r in results), ["a", "b", "c", "d", "e"])
+        self.assertEqual(len({r.provider_id for r in results}), 5)
+        self.assertTrue(all(r.ok for r in results))
+
+    def test_batches_of_500_with_send_all(self):
+        messages = self._messages(1000, "Alerte météo")
+        results = send_all(self.provider, messages, max_concurrency=2)
+        self.assertEqual(sorted(len(r.query["to"].split(",")) for r in self.emulator.received), [500, 500])
+        self.assertEqual([r.ref for r in results], [m.ref for m in messages])
+        self.assertEqual(len({r.provider_id for r in results}), 1000)
+
+    def test_without_sender_and_with_stop(self):
+        self.provider = self._provider(sender=False, ovh_no_stop=False)
+        self.assertTrue(self.provider.send(self._messages())[0].ok)
+        query = self.emulator.received[0].query
+        self.assertNotIn("from", query)
+        self.assertEqual(query["noStop"], "0")
+
+    def test_text_reply(self):
+        self.emulator.answer_next(EmulatorResponse(200, "OK\n12.5\n111\n222\n", "text/plain"))
+        results = self.provider.send(self._messages(2))
+        self.assertEqual([r.provider_id for r in results], ["111", "222"])
+        self.assertEqual(self.provider.last_balance, 12.5)
+        self.emulator.answer_next(EmulatorResponse(200, "KO\nNot enough credit\n", "text/plain"))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_credit", "Not enough credit")
+
+    def test_fewer_ids_than_numbers(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"status": 100, "creditLeft": "5", "SmsIds": ["9"]}))
+        results = self.provider.send(self._messages(2))
+        self.assertEqual([r.ok for r in results], [True, True], "OVH accepted: retrying would send twice")
+        self.assertEqual([r.provider_id for r in results], ["9", None])
+        self.assertIn("1 id(s) for 2 number(s)", results[1].error_message)
+
+    # -- documented errors ------------------------------------------------------
+    def test_wrong_password(self):
+        results = self._provider(password="nope").send(self._messages(2))
+        self._assert_all_failed(results, "sms_acc", "Invalid login or password for this account (OVH status 401)")
+
+    def test_wrong_account(self):
+        results = self._provider(service_id="sms-zz0000-1").send(self._messages())
+        self._assert_all_failed(results, "sms_acc", "Invalid smsAccount")
+
+    def test_missing_credentials(self):
+        results = self._provider(service_id="").send(self._messages())
+        self._assert_all_failed(results, "sms_acc", "required")
+        self.assertEqual(self.emulator.received, [])
+
+    def test_sender_not_found(self):
+        self.emulator.authorised_senders = {"OTHER"}
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_acc", "Sender not found (OVH status 241)")
+
+    def test_credits_run_out(self):
+        self.emulator.credits = 2
+        first = self.provider.send(self._messages(2))
+        self.assertTrue(all(r.ok for r in first))
+        self.assertEqual(self.provider.last_balance, 0.0)
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_credit", "Not enough credit")
+
+    def test_invalid_number_isolated(self):
+        messages = self._messages(3)
+        messages[1].number = "+33600000001"
+        results = self.provider.send(messages)
+        self.assertEqual([r.ok for r in results], [True, False, True])
+        self.assertEqual(results[1].failure_type, "sms_number_format")
+        self.assertIn("Invalid receiver: 0033600000001", results[1].error_message)
+        self.assertEqual(len(self.emulator.received), 4, "the refused batch, then one call per number")
+        self.assertEqual(len(self.emulator.messages), 2)
+
+    def test_unknown_status_is_transient(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"status": 999, "message": "  Weird   thing "}))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Weird thing (OVH status 999)")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_all_failed(self.provider.send(self._messages(2)), "sms_server", "HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        results = self._provider(timeout=0.5).send(self._messages())
+        self._assert_all_failed(results, "sms_server", "within 0.5 s")
+
+    def test_connection_refused(self):
+        results = self._provider(base_url=_closed_port_url()).send(self._messages())
+        self._assert_all_failed(results, "sms_server", "connection refused")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(200, '{"status":100,"SmsIds":[', "text/json"))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer from provider")
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "empty body")
+
+    def test_html_page(self):
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><b>Maintenance</b></body></html>", "text/html"))
+        results = self.provider.send(self._messages())
+        self._assert_all_failed(results, "sms_server", "Maintenance")
+        self.assertNotIn("<b>", results[0].error_message)
+
+    def test_success_without_ids(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"status": 100, "creditLeft": "3"}))
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer")
+
+    # -- balance / connection test --------------------------------------------
+    def test_balance_only_after_send(self):
+        with self.assertRaises(ProviderError) as caught:
+            self.provider.get_balance()
+        self.assertEqual(caught.exception.failure_type, "unknown")
+        self.assertFalse(OvhProvider.has_balance)
+
+    def test_connection(self):
+        self.assertIn("Connection OK", self.provider.test_connection())
+        query = self.emulator.received[-1].query
+        self.assertEqual(set(query), {"account", "login", "password", "contentType"}, "nothing sent")
+        self.assertEqual(self.emulator.messages, {})
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(password="nope").test_connection()
+        self.assertEqual(caught.exception.failure_type, "sms_acc")
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(base_url=_closed_port_url()).test_connection()
+        self.assertEqual(caught.exception.failure_type, "sms_server")
+
+    # -- delivery reports -----------------------------------------------------
+    def test_parse_delivery_report(self):
+        for ptt, state, failure_type in (("1", "pending", None), ("3", "pending", None), ("4", "sent", None),
+                                         ("5", "error", "sms_not_delivered"), (6, "error", "sms_not_delivered")):
+            with self.subTest(ptt=ptt):
+                [report] = self.provider.parse_delivery_report({"id": "1000001", "ptt": ptt}, {})
+                self.assertEqual((report.provider_id, report.state, report.failure_type),
+                                 ("1000001", state, failure_type))
+
+    def test_parse_delivery_report_malformed(self):
+        for payload in ({}, {"id": "1"}, {"ptt": "4"}, {"id": "1", "ptt": "x"}, {"id": "1", "ptt": "-2"}, None):
+            with self.subTest(payload=payload), self.assertRaises(ValueError):
+                self.provider.parse_delivery_report(payload, {})
