@@ -1,0 +1,226 @@
+import json
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.sfr_dmc import SfrDmcProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.sfr_dmc import INVALID_NUMBER, SfrDmcEmulator
+
+SERVICE_ID, PASSWORD, SPACE_ID = "svc123", "pw-sfr", "4242"
+ACCENTED = "Collecte des encombrants jeudi — pensez à sortir vos objets 🛋️"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestSfrDmcProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = SfrDmcEmulator(SERVICE_ID, PASSWORD, SPACE_ID).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {
+            "base_url": f"{self.emulator.url}/DmcWS/1.5.8/JsonService",
+            "service_id": SERVICE_ID,
+            "password": PASSWORD,
+            "space_id": SPACE_ID,
+            "sender": "MAIRIE",
+            "timeout": 2,
+        }
+        return SfrDmcProvider({**values, **config}, session=session)
+
+    def _send_one(self, provider=None, body="Hello", unicode=False, segments=1, number="+33612345678", ref="r1"):
+        message = OutgoingSms(ref, number, body, unicode=unicode, segments=segments)
+        results = (provider or self.provider).send([message])
+        self.assertEqual([r.ref for r in results], [ref])
+        return results[0]
+
+    def _assert_failed(self, result, failure_type, contains):
+        self.assertFalse(result.ok)
+        self.assertFalse(result.provider_id)
+        self.assertEqual(result.failure_type, failure_type)
+        self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_success(self):
+        result = self._send_one(body=ACCENTED, unicode=True)
+        self.assertTrue(result.ok)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path),
+                         ("POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/addSingleCall"))
+        self.assertEqual(set(request.form), {"authenticate", "messageUnitaire"})
+        self.assertEqual(json.loads(request.form["authenticate"]),
+                         {"serviceId": SERVICE_ID, "servicePassword": PASSWORD, "spaceId": SPACE_ID})
+        self.assertEqual(json.loads(request.form["messageUnitaire"]),
+                         {"media": "SMSUnicode", "textMsg": ACCENTED, "to": "+33612345678", "from": "MAIRIE"})
+        self.assertIn("%C3%A0", request.body.decode(), "à sent as UTF-8")
+        self.assertEqual(result.provider_id, str(next(iter(self.emulator.messages))))
+
+    def test_media_values(self):
+        def message(unicode, segments):
+            return OutgoingSms("r", "+33612345678", "x", unicode=unicode, segments=segments)
+
+        self.assertEqual(SfrDmcProvider.media(message(False, 1)), "SMS")
+        self.assertEqual(SfrDmcProvider.media(message(False, 2)), "SMSLong")
+        self.assertEqual(SfrDmcProvider.media(message(True, 1)), "SMSUnicode")
+        self.assertEqual(SfrDmcProvider.media(message(True, 3)), "SMSUnicodeLong")
+        self.assertTrue(self._send_one(body="a" * 200, segments=2).ok)
+        self.assertEqual(json.loads(self.emulator.received[-1].form["messageUnitaire"])["media"], "SMSLong")
+        self.assertTrue(self._send_one(body="é" * 100 + "✓", unicode=True, segments=2).ok)
+        self.assertEqual(json.loads(self.emulator.received[-1].form["messageUnitaire"])["media"], "SMSUnicodeLong")
+
+    def test_get_method_and_no_sender(self):
+        result = self._send_one(self._provider(http_method="GET", sender=""))
+        self.assertTrue(result.ok)
+        request = self.emulator.received[0]
+        self.assertEqual(request.method, "GET")
+        self.assertNotIn("from", json.loads(request.query["messageUnitaire"]))
+
+    # -- documented errors (HTTP 200, success false) ---------------------------------
+    def test_authentication_failed(self):
+        result = self._send_one(self._provider(password="wrong"))
+        self._assert_failed(result, "sms_acc", "Authentification échouée (AUTHENTICATION_FAILED)")
+        self._assert_failed(self._send_one(self._provider(space_id="1")), "sms_acc", "AUTHENTICATION_FAILED")
+
+    def test_invalid_number(self):
+        self._assert_failed(self._send_one(number=INVALID_NUMBER), "sms_number_format", "INVALID_NUMBER")
+
+    def test_wrong_media_is_not_sent(self):
+        # a text outside GSM-7 declared as GSM-7: the provider refuses it
+        self._assert_failed(self._send_one(body=ACCENTED, unicode=False), "sms_server", "INVALID_PARAMETERS")
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_credit_and_unknown_codes(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"success": False, "errorCode": "CREDIT_EXHAUSTED",
+                                                         "errorDetail": "Crédit épuisé  "}))
+        result = self._send_one()
+        self.assertEqual((result.failure_type, result.error_message), ("sms_credit", "Crédit épuisé (CREDIT_EXHAUSTED)"))
+        self.emulator.answer_next(EmulatorResponse(200, {"success": False, "errorCode": "SOMETHING"}))
+        self._assert_failed(self._send_one(), "sms_server", "SOMETHING")
+        self.emulator.answer_next(EmulatorResponse(200, {"success": False}))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_success_must_be_checked(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"response": 123}))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self.emulator.answer_next(EmulatorResponse(200, {"success": "true", "response": 123}))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self.emulator.answer_next(EmulatorResponse(200, {"success": True}))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send_one(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send_one(self._provider(timeout=0.3)), "sms_server", "did not answer within 0.3 s")
+
+    def test_connection_refused(self):
+        result = self._send_one(self._provider(base_url=_closed_port_url()))
+        self._assert_failed(result, "sms_server", "Provider unreachable: connection refused")
+
+    def test_tls_error(self):
+        result = self._send_one(self._provider(base_url=self.emulator.url.replace("http://", "https://")))
+        self._assert_failed(result, "sms_server", "TLS/SSL")
+
+    def test_invalid_json_empty_html(self):
+        self.emulator.answer_next(EmulatorResponse(200, "{success:true", "application/json"))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider")
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_failed(self._send_one(), "sms_server", "empty body")
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body>Service indisponible</body></html>", "text/html"))
+        self._assert_failed(self._send_one(), "sms_server", "Service indisponible")
+
+    def test_wrong_version_path(self):
+        result = self._send_one(self._provider(base_url=f"{self.emulator.url}/DmcWS/x/JsonService"))
+        self._assert_failed(result, "sms_server", "Provider answered HTTP 404")
+
+    # -- no balance ---------------------------------------------------------------
+    def test_no_balance(self):
+        self.assertFalse(SfrDmcProvider.has_balance)
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.test_connection()
+        self.assertIn("only be tested by sending", str(capture.exception))
+        self.assertEqual(self.emulator.received, [])
+
+    # -- pushcra delivery reports -------------------------------------------------
+    def _pushcra(self, status, call_id="26441597"):
+        return {
+            "Username": SERVICE_ID, "Media": "SMS", "To": "33612345678", "Status": status, "Call_id": call_id,
+            "Broadcast_id": "1", "Contact_id": "2", "Ref_externe": "", "Space_id": SPACE_ID, "Date": "2026-11-23 10:00",
+        }
+
+    def test_parse_pushcra_json(self):
+        cases = {
+            "Distribué": ("sent", None),
+            "DELIVERED": ("sent", None),
+            "Envoyé": ("pending", None),
+            "En cours": ("pending", None),
+            "Non distribué": ("error", "sms_not_delivered"),
+            "Expiré": ("error", "sms_expired"),
+            "Rejeté": ("error", "sms_rejected"),
+            "Numéro invalide": ("error", "sms_invalid_destination"),
+            "Echec": ("error", "sms_not_delivered"),
+        }
+        for status, expected in cases.items():
+            payload = self._pushcra(status)
+            reports = self.provider.parse_delivery_report(payload)
+            self.assertEqual(reports, self.provider.parse_delivery_report(dict(payload)), "idempotent")
+            self.assertEqual(len(reports), 1)
+            self.assertEqual((reports[0].provider_id, reports[0].state, reports[0].failure_type),
+                             ("26441597", *expected), status)
+            self.assertEqual(reports[0].extra["To"], "33612345678")
+
+    def test_parse_pushcra_raw_bodies(self):
+        raw_json = json.dumps([self._pushcra("Distribué", "1"), self._pushcra("Non distribué", "2")]).encode()
+        reports = self.provider.parse_delivery_report(raw_json)
+        self.assertEqual([(r.provider_id, r.state) for r in reports], [("1", "sent"), ("2", "error")])
+        xml = (
+            "<?xml version='1.0' encoding='UTF-8'?><cras><cra><Call_id>7</Call_id><Status>Distribué</Status>"
+            "<To>33612345678</To></cra><cra><Call_id>8</Call_id><Status>Expiré</Status></cra></cras>"
+        ).encode()
+        reports = self.provider.parse_delivery_report(xml)
+        self.assertEqual([(r.provider_id, r.state, r.failure_type) for r in reports],
+                         [("7", "sent", None), ("8", "error", "sms_expired")])
+        single = "<cra><Call_id>9</Call_id><Status>Envoyé</Status></cra>"
+        self.assertEqual(self.provider.parse_delivery_report(single)[0].state, "pending")
+
+    def test_parse_pushcra_malformed(self):
+        for payload in (
+            {},
+            {"Call_id": "1"},
+            {"Status": "Distribué"},
+            [],
+            [{"Call_id": "1", "Status": "ok"}, "x"],
+            "not a report",
+            b"<cra><Call_id>1</Call_id>",
+            "{broken json",
+            None,
+        ):
+            with self.assertRaises(ValueError, msg=repr(payload)):
+                self.provider.parse_delivery_report(payload)
