@@ -1,0 +1,180 @@
+"""Vonage (formerly Nexmo) SMS API connector.
+
+``POST /sms/json`` form ``api_key``, ``api_secret``, ``from``, ``to`` (E.164
+without the leading ``+``), ``text`` and ``type=unicode`` for UCS-2 messages;
+one recipient per call. The answer is HTTP 200 JSON even for errors:
+``{"message-count": "1", "messages": [{"to", "message-id", "status",
+"remaining-balance", "message-price", "network", "error-text"}]}`` with one
+entry per part of a long message; ``status`` "0" is accepted. The id of the
+first part is the message's provider id (delivery receipts of the other parts
+are ignored).
+"""
+
+import re
+from typing import ClassVar
+
+from .base import (
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_NUMBER,
+    FAILURE_SERVER,
+    DeliveryReport,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    _lt,
+    register,
+)
+
+# Per-message ``status`` -> failure type (anything else: transient sms_server).
+VONAGE_ERRORS = {
+    "1": FAILURE_SERVER,  # Throttled
+    "2": FAILURE_SERVER,  # Missing parameters
+    "3": FAILURE_SERVER,  # Invalid parameters (refined below when it names the number)
+    "4": FAILURE_ACCOUNT,  # Invalid credentials
+    "5": FAILURE_SERVER,  # Internal error
+    "6": FAILURE_NUMBER,  # Invalid message: unrecognised number prefix
+    "7": FAILURE_NUMBER,  # Number barred
+    "8": FAILURE_ACCOUNT,  # Partner account barred
+    "9": FAILURE_CREDIT,  # Partner quota exceeded
+    "11": FAILURE_ACCOUNT,  # Account not enabled for HTTP
+    "14": FAILURE_ACCOUNT,  # Invalid signature
+    "15": FAILURE_ACCOUNT,  # Invalid sender address
+    "22": FAILURE_NUMBER,  # Invalid network code
+    "29": FAILURE_NUMBER,  # Non-whitelisted destination (trial account)
+}
+NUMBER_WORDS = re.compile(r"\bto\b|number|destination|msisdn", re.IGNORECASE)
+
+# DLR ``status`` -> (state, failure type).
+VONAGE_DLR_STATUSES = {
+    "delivered": ("sent", None),
+    "accepted": ("pending", None),
+    "buffered": ("pending", None),
+    "unknown": ("pending", None),
+    "failed": ("error", "sms_not_delivered"),
+    "rejected": ("error", "sms_rejected"),
+    "expired": ("error", "sms_expired"),
+}
+# DLR ``err-code`` values meaning the number itself is wrong: absent
+# subscriber (permanent), illegal number, unroutable.
+VONAGE_INVALID_DESTINATION = {"3", "9", "11"}
+
+
+@register
+class VonageProvider(SmsProvider):
+    code = "vonage"
+    label = "Vonage (Nexmo) SMS API"
+    default_base_url = "https://rest.nexmo.com"
+    batch_size = 1
+    has_balance = True
+    has_delivery_reports = True
+    credential_labels: ClassVar[dict] = {
+        "api_key": "API Key",
+        "password": "API Secret",
+        "sender": "From (sender ID or number)",
+    }
+    required_credentials = ("api_key", "password")
+
+    def __init__(self, config, session=None):
+        super().__init__(config, session)
+        self.last_balance = None  # remaining-balance of the last accepted message
+
+    def _auth(self):
+        return {"api_key": (self.config.get("api_key") or "").strip(), "api_secret": self.config.get("password") or ""}
+
+    def _missing_config(self):
+        if not all(self._auth().values()):
+            return str(_lt("Vonage: the API key and the API secret are required"))
+        if not self.config.get("sender"):
+            return str(_lt("Vonage: a sender (from) is required"))
+        return None
+
+    # -- sending ------------------------------------------------------------
+    def send(self, messages):
+        missing = self._missing_config()
+        if missing:
+            return self.fail_all(messages, FAILURE_ACCOUNT, missing)
+        return [self._send_one(message) for message in messages]
+
+    def _send_one(self, message):
+        data = {
+            **self._auth(),
+            "from": self.config["sender"].strip(),
+            "to": re.sub(r"[^\d]", "", message.number or ""),
+            "text": message.body,
+        }
+        if message.unicode:
+            data["type"] = "unicode"
+        if self.config.get("dlr_url"):
+            data["callback"] = self.config["dlr_url"]
+        response, error = self._request("POST", self._url("/sms/json"), data=data, allow_redirects=False)
+        if error:
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+        if response.status_code != 200:
+            failure_type = FAILURE_ACCOUNT if response.status_code == 401 else FAILURE_SERVER
+            return SendResult(message.ref, failure_type=failure_type, error_message=self._unexpected(response))
+        body = self._json(response)
+        parts = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+        for part in parts:
+            status = str(part.get("status", "")).strip()
+            if status != "0":
+                failure_type, text = self._part_error(status, part, response)
+                return SendResult(message.ref, failure_type=failure_type, error_message=text)
+        provider_id = str(parts[0].get("message-id") or "").strip()
+        if not provider_id:
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+        try:
+            self.last_balance = float(parts[-1]["remaining-balance"])
+        except (KeyError, TypeError, ValueError):
+            pass
+        return SendResult(message.ref, provider_id=provider_id)
+
+    def _part_error(self, status, part, response):
+        if not status:
+            return FAILURE_SERVER, self._unexpected(response)
+        text = " ".join(str(part.get("error-text") or "").split())
+        message = f"{text} (Vonage status {status})" if text else f"Vonage status {status}"
+        failure_type = VONAGE_ERRORS.get(status, FAILURE_SERVER)
+        if status == "3" and NUMBER_WORDS.search(text):
+            failure_type = FAILURE_NUMBER
+        return failure_type, message
+
+    # -- account ------------------------------------------------------------
+    def get_balance(self):
+        if not all(self._auth().values()):
+            raise ProviderError(str(_lt("Vonage: the API key and the API secret are required")), FAILURE_ACCOUNT)
+        response, error = self._request("GET", self._url("/account/get-balance"), params=self._auth(),
+                                        allow_redirects=False)
+        if error:
+            raise ProviderError(error)
+        data = self._json(response)
+        if response.status_code in (401, 403):
+            label = data.get("error-code-label") if isinstance(data, dict) else None
+            raise ProviderError(str(label or self._unexpected(response)).strip(), FAILURE_ACCOUNT)
+        if response.status_code != 200:
+            raise ProviderError(self._unexpected(response))
+        try:
+            return float(data["value"])
+        except (TypeError, KeyError, ValueError):
+            raise ProviderError(self._unexpected(response)) from None
+
+    # -- delivery reports -----------------------------------------------------
+    def parse_delivery_report(self, payload, headers=None):
+        """Vonage's delivery receipt (GET query or POST form/JSON)."""
+        payload = payload if isinstance(payload, dict) else {}
+        message_id = str(payload.get("messageId") or payload.get("message-id") or "").strip()
+        status = str(payload.get("status") or "").strip().lower()
+        if not message_id or status not in VONAGE_DLR_STATUSES:
+            raise ValueError(f"Vonage delivery receipt: missing or unknown messageId/status in {payload!r}")
+        state, failure_type = VONAGE_DLR_STATUSES[status]
+        err_code = str(payload.get("err-code") or "").strip()
+        extra = {k: payload[k] for k in ("msisdn", "to", "network-code", "price", "scts", "err-code",
+                                         "message-timestamp", "client-ref") if payload.get(k) not in (None, "")}
+        if state != "error":
+            return [DeliveryReport(message_id, state, extra=extra)]
+        if status == "failed" and err_code in VONAGE_INVALID_DESTINATION:
+            failure_type = "sms_invalid_destination"
+        message = f"Vonage {status}" + (f" (err-code {err_code})" if err_code else "")
+        return [DeliveryReport(message_id, "error", failure_type, message, extra)]

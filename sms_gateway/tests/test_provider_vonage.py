@@ -1,0 +1,207 @@
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.vonage import VonageProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.vonage import VonageEmulator
+
+KEY, SECRET = "abcd1234", "Secret-5678"
+ACCENTED = "Bienvenue à l'accueil périscolaire — ça commence lundi 🚸"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestVonageProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = VonageEmulator(KEY, SECRET).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.balance = 10.0
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {
+            "base_url": self.emulator.url,
+            "api_key": KEY,
+            "password": SECRET,
+            "sender": "Commune",
+            "timeout": 2,
+            **config,
+        }
+        return VonageProvider(values, session=session)
+
+    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
+        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
+
+    def _assert_failed(self, results, failure_type, contains):
+        self.assertEqual(len(results), 1)
+        self.assertEqual(results[0].ref, "ref1")
+        self.assertFalse(results[0].ok)
+        self.assertFalse(results[0].provider_id)
+        self.assertEqual(results[0].failure_type, failure_type)
+        self.assertIn(contains, results[0].error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_unicode_success(self):
+        results = self._send(body=ACCENTED, unicode=True)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", "/sms/json"))
+        self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
+        self.assertEqual(request.form, {
+            "api_key": KEY, "api_secret": SECRET, "from": "Commune", "to": "33612345678", "text": ACCENTED,
+            "type": "unicode",
+        })
+        self.assertIn("%C3%A0", request.body.decode("ascii"), "à form-encoded as UTF-8")
+        self.assertIn("%F0%9F%9A%B8", request.body.decode("ascii"), "emoji form-encoded as UTF-8")
+        self.assertTrue(results[0].ok, results[0])
+        self.assertIn(results[0].provider_id, self.emulator.messages)
+        self.assertAlmostEqual(self.provider.last_balance, 10.0 - 0.0333, places=6)
+
+    def test_gsm_message_has_no_type(self):
+        results = self._send(body="Bonjour à tous")
+        self.assertNotIn("type", self.emulator.received[0].form)
+        self.assertTrue(results[0].ok)
+
+    def test_long_message_uses_first_part_id(self):
+        results = self._send(body="x" * 200)
+        self.assertEqual(len(self.emulator.messages), 2)
+        self.assertEqual(results[0].provider_id, min(self.emulator.messages))
+
+    def test_callback_when_configured(self):
+        self._send(provider=self._provider(dlr_url="https://odoo.example.com/sms/dlr/vonage"))
+        self.assertEqual(self.emulator.received[0].form["callback"], "https://odoo.example.com/sms/dlr/vonage")
+
+    def test_missing_sender(self):
+        self._assert_failed(self._send(provider=self._provider(sender="")), "sms_acc", "sender")
+        self.assertEqual(self.emulator.received, [])
+
+    # -- documented errors ------------------------------------------------------
+    def test_bad_credentials(self):
+        self._assert_failed(self._send(provider=self._provider(password="bad")), "sms_acc",
+                            "Bad Credentials (Vonage status 4)")
+
+    def test_per_message_statuses(self):
+        for number, failure_type, text in (
+            ("15550000001", "sms_server", "(Vonage status 1)"),
+            ("15550000005", "sms_server", "Internal Error (Vonage status 5)"),
+            ("15550000006", "sms_number_format", "(Vonage status 6)"),
+            ("15550000007", "sms_number_format", "Number barred. (Vonage status 7)"),
+            ("15550000029", "sms_number_format", "(Vonage status 29)"),
+            ("123", "sms_number_format", "Invalid to address (Vonage status 3)"),
+        ):
+            with self.subTest(number=number):
+                self._assert_failed(self._send(number=number), failure_type, text)
+
+    def test_quota_exceeded_when_balance_runs_out(self):
+        self.emulator.balance = 0.07
+        self.assertTrue(self._send()[0].ok)
+        self.assertTrue(self._send()[0].ok)
+        self._assert_failed(self._send(), "sms_credit", "Quota Exceeded - rejected (Vonage status 9)")
+
+    def test_unknown_status_is_transient(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "42", "error-text": " Odd "}]}))
+        self._assert_failed(self._send(), "sms_server", "Odd (Vonage status 42)")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send(), "sms_server", "HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
+
+    def test_connection_refused(self):
+        self._assert_failed(self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server",
+                            "connection refused")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(200, '{"messages": [', "application/json"))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider")
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_failed(self._send(), "sms_server", "empty body")
+
+    def test_html_page(self):
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><p>Bad gateway</p></body></html>", "text/html"))
+        results = self._send()
+        self._assert_failed(results, "sms_server", "Bad gateway")
+        self.assertNotIn("<p>", results[0].error_message)
+
+    def test_empty_messages_and_missing_id(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"message-count": "0", "messages": []}))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+        self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "0"}]}))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+
+    def test_http_401(self):
+        self.emulator.answer_next(EmulatorResponse(401, {"error-code-label": "authentication failed"}))
+        self._assert_failed(self._send(), "sms_acc", "HTTP 401")
+
+    # -- balance --------------------------------------------------------------
+    def test_balance(self):
+        self.emulator.balance = 3.5
+        self.assertEqual(self.provider.get_balance(), 3.5)
+        request = self.emulator.received[-1]
+        self.assertEqual((request.method, request.path), ("GET", "/account/get-balance"))
+        self.assertEqual(request.query, {"api_key": KEY, "api_secret": SECRET})
+        self.assertIn("3.5", self.provider.test_connection())
+
+    def test_balance_errors(self):
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(password="bad").get_balance()
+        self.assertEqual(caught.exception.failure_type, "sms_acc")
+        self.assertIn("authentication failed", str(caught.exception))
+        self.emulator.answer_next(EmulatorResponse(200, "<html>oops</html>", "text/html"))
+        with self.assertRaises(ProviderError) as caught:
+            self.provider.get_balance()
+        self.assertEqual(caught.exception.failure_type, "sms_server")
+        with self.assertRaises(ProviderError):
+            self._provider(base_url=_closed_port_url()).get_balance()
+
+    # -- delivery reports -----------------------------------------------------
+    def test_parse_delivery_report(self):
+        for status, err_code, state, failure_type in (
+            ("delivered", "0", "sent", None),
+            ("accepted", None, "pending", None),
+            ("buffered", None, "pending", None),
+            ("failed", "8", "error", "sms_not_delivered"),
+            ("failed", "9", "error", "sms_invalid_destination"),
+            ("rejected", "6", "error", "sms_rejected"),
+            ("expired", None, "error", "sms_expired"),
+        ):
+            with self.subTest(status=status, err_code=err_code):
+                payload = {"msisdn": "33612345678", "to": "Commune", "messageId": "0A0000001", "status": status}
+                if err_code:
+                    payload["err-code"] = err_code
+                [report] = self.provider.parse_delivery_report(payload, {})
+                self.assertEqual((report.provider_id, report.state, report.failure_type),
+                                 ("0A0000001", state, failure_type))
+
+    def test_parse_delivery_report_malformed(self):
+        for payload in ({}, {"messageId": "1"}, {"status": "delivered"}, {"messageId": "1", "status": "lost"}, None):
+            with self.subTest(payload=payload), self.assertRaises(ValueError):
+                self.provider.parse_delivery_report(payload, {})
