@@ -1,0 +1,63 @@
+"""Contact Experience (Gen-IP) emulator.
+
+Documented behaviour: ``GET /ccv/webServicesCCV/SMS/sendSms.php`` with the
+query parameters ``number``, ``msg``, ``devCode`` (the key) and
+``emetteur`` (the e-mail address that receives replies). Success JSON
+``{"size":<SMS count>,"total":null,"list":[{"id":"680560"}],"httpStatusCode":201}``;
+errors ``{"status":"KO","message":"BAD DEV CODE "}`` and
+``{"status":"KO","message":"Invalid number "}`` (with their trailing spaces).
+
+Test inputs: a wrong ``devCode`` -> BAD DEV CODE; ``INVALID_NUMBER`` or a
+``number`` that is not a phone number -> Invalid number; a missing or
+non-e-mail ``emetteur`` / missing ``msg`` or an unknown parameter -> a KO
+whose words are not documented.
+"""
+
+import itertools
+import math
+import re
+import threading
+
+from .base import EmulatorResponse, ProviderEmulator
+
+INVALID_NUMBER = "+33600000999"
+PATH = "/ccv/webServicesCCV/SMS/sendSms.php"
+FIELDS = {"number", "msg", "devCode", "emetteur"}
+
+
+def _ko(message):
+    return EmulatorResponse(200, {"status": "KO", "message": message})
+
+
+class ContactExperienceEmulator(ProviderEmulator):
+    def __init__(self, dev_code="DEVCODE-123", latency=0.0):
+        super().__init__(latency=latency)
+        self.dev_code = dev_code
+        self.messages = {}  # id -> query received
+        self._ids = itertools.count(680560)
+        self._state_lock = threading.Lock()
+
+    def handle(self, request):
+        if request.method != "GET" or request.path != PATH:
+            return EmulatorResponse(404, "<html><body><h1>Not Found</h1></body></html>", "text/html")
+        query = request.query
+        unknown = sorted(set(query) - FIELDS)
+        if unknown:
+            return _ko(f"Unknown parameter {unknown[0]} ")
+        if query.get("devCode") != self.dev_code:
+            return _ko("BAD DEV CODE ")
+        number = query.get("number", "")
+        if number == INVALID_NUMBER or not re.fullmatch(r"(\+|00)?\d{9,15}", number):
+            return _ko("Invalid number ")
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", query.get("emetteur", "")):
+            return _ko("Invalid emetteur ")
+        text = query.get("msg", "")
+        if not text:
+            return _ko("Empty message ")
+        unicode = any(ord(c) > 0xFF for c in text)
+        single, multi = (70, 67) if unicode else (160, 153)
+        size = 1 if len(text) <= single else math.ceil(len(text) / multi)
+        with self._state_lock:
+            message_id = str(next(self._ids))
+            self.messages[message_id] = dict(query)
+        return EmulatorResponse(200, {"size": size, "total": None, "list": [{"id": message_id}], "httpStatusCode": 201})

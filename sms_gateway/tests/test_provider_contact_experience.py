@@ -1,0 +1,159 @@
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.contact_experience import ContactExperienceProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.contact_experience import INVALID_NUMBER, ContactExperienceEmulator
+
+DEV_CODE = "DEVCODE-123"
+ACCENTED = "Votre dossier RSA est complet ✔ Prochain rendez-vous : lundi à 10h 😊"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestContactExperienceProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = ContactExperienceEmulator(DEV_CODE).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {
+            "base_url": f"{self.emulator.url}/ccv/webServicesCCV/SMS",
+            "api_key": DEV_CODE,
+            "sender": "rdv@departement.example.fr",
+            "timeout": 2,
+        }
+        return ContactExperienceProvider({**values, **config}, session=session)
+
+    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
+        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
+        self.assertEqual([r.ref for r in results], [ref])
+        return results[0]
+
+    def _assert_failed(self, result, failure_type, contains):
+        self.assertFalse(result.ok)
+        self.assertFalse(result.provider_id)
+        self.assertEqual(result.failure_type, failure_type)
+        self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_success(self):
+        result = self._send_one(body=ACCENTED, unicode=True)
+        self.assertTrue(result.ok)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("GET", "/ccv/webServicesCCV/SMS/sendSms.php"))
+        self.assertEqual(request.query, {
+            "number": "+33612345678",
+            "msg": ACCENTED,
+            "devCode": DEV_CODE,
+            "emetteur": "rdv@departement.example.fr",
+        })
+        self.assertEqual(request.body, b"")
+        self.assertIn(result.provider_id, self.emulator.messages)
+        self.assertEqual(self.emulator.messages[result.provider_id]["msg"], ACCENTED)
+
+    def test_query_is_utf8(self):
+        self.assertTrue(self._send_one(body="Crème brûlée 🍮").ok)
+        # the emulator decodes the query as UTF-8: the text round-trips only if sent so
+        self.assertEqual(self.emulator.received[0].query["msg"], "Crème brûlée 🍮")
+
+    def test_one_number_per_call(self):
+        self.assertEqual(ContactExperienceProvider.batch_size, 1)
+        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)])
+        self.assertEqual(len(self.emulator.received), 3)
+        self.assertTrue(all(r.ok for r in results))
+        self.assertEqual(len({r.provider_id for r in results}), 3)
+
+    # -- documented errors ----------------------------------------------------
+    def test_bad_dev_code(self):
+        result = self._send_one(self._provider(api_key="nope"))
+        self._assert_failed(result, "sms_acc", "BAD DEV CODE")
+        self.assertEqual(result.error_message, "BAD DEV CODE", "trailing spaces stripped")
+
+    def test_invalid_number(self):
+        result = self._send_one(number=INVALID_NUMBER)
+        self._assert_failed(result, "sms_number_format", "Invalid number")
+        self.assertEqual(result.error_message, "Invalid number")
+        self._assert_failed(self._send_one(number="12"), "sms_number_format", "Invalid number")
+
+    def test_other_ko_is_transient(self):
+        self._assert_failed(self._send_one(self._provider(sender="not-an-email")), "sms_server", "Invalid emetteur")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_success_shapes(self):
+        for body in (
+            {"size": 1, "total": None, "list": [], "httpStatusCode": 201},
+            {"size": 1, "list": [{"id": ""}], "httpStatusCode": 201},
+            {"size": 1, "list": [{"id": "1"}], "httpStatusCode": 500},
+            {"size": 1, "list": "680560"},
+            {"status": "KO"},
+            [],
+        ):
+            self.emulator.answer_next(EmulatorResponse(200, body))
+            self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self.emulator.answer_next(EmulatorResponse(201, {"list": [{"id": 77}]}))
+        self.assertEqual(self._send_one().provider_id, "77")
+
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send_one(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send_one(self._provider(timeout=0.3)), "sms_server", "did not answer within 0.3 s")
+
+    def test_connection_refused(self):
+        result = self._send_one(self._provider(base_url=_closed_port_url()))
+        self._assert_failed(result, "sms_server", "Provider unreachable: connection refused")
+
+    def test_tls_error(self):
+        result = self._send_one(self._provider(base_url=self.emulator.url.replace("http://", "https://")))
+        self._assert_failed(result, "sms_server", "TLS/SSL")
+
+    def test_invalid_json_empty_html(self):
+        self.emulator.answer_next(EmulatorResponse(200, '{"list": [{"id": "1"', "application/json"))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider")
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_failed(self._send_one(), "sms_server", "empty body")
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><b>Warning</b>: mysql_connect()</body></html>",
+                                                   "text/html"))
+        result = self._send_one()
+        self._assert_failed(result, "sms_server", "Warning : mysql_connect()")
+
+    def test_unexpected_status(self):
+        self.emulator.answer_next(EmulatorResponse(403, "Forbidden"))
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 403")
+
+    # -- no balance ---------------------------------------------------------------
+    def test_no_balance_nor_reports(self):
+        self.assertFalse(ContactExperienceProvider.has_balance)
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.test_connection()
+        self.assertIn("only be tested by sending", str(capture.exception))
+        with self.assertRaises(ValueError):
+            self.provider.parse_delivery_report({"id": "1"})
+        self.assertEqual(self.emulator.received, [])
