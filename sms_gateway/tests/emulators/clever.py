@@ -1,0 +1,69 @@
+"""Clever Technologies "Multimedias" emulator (webservicesmultimedias.clever-is.fr).
+
+Documented behaviour: ``POST /api/pushs``, ``Authorization: Basic
+base64(login:password)``, JSON ``{"datas": {"text", "number_list",
+"encodage"}}``. Success HTTP 201 ``{"push": {"nb_sms": …, "error": …}}``
+(no message id); errors ``{"errors": {…}}`` with 401 (unauthorized), 402
+(payment required: credit exhausted), 430 (account expired), 400 (bad
+request). Wrong numbers are not reported.
+
+Test inputs: wrong credentials -> 401; ``credits`` (None = unlimited) per
+segment, exhausted -> 402; ``expired = True`` -> 430; an unknown field, a
+missing ``text``/``number_list`` or an ``encodage`` outside ``encodages``
+-> 400.
+"""
+
+import base64
+import math
+import threading
+
+from .base import EmulatorResponse, ProviderEmulator
+
+DATAS_FIELDS = {"text", "number_list", "encodage"}
+
+
+def _errors(status, **errors):
+    return EmulatorResponse(status, {"errors": errors})
+
+
+class CleverEmulator(ProviderEmulator):
+    def __init__(self, login="clever-login", password="clever-pass", credits=None, latency=0.0):
+        super().__init__(latency=latency)
+        self.login = login
+        self.password = password
+        self.credits = credits
+        self.expired = False
+        self.encodages = {3, 4}
+        self.pushes = []  # the datas received and accepted
+        self._state_lock = threading.Lock()
+
+    def handle(self, request):
+        if (request.method, request.path.rstrip("/")) != ("POST", "/api/pushs"):
+            return _errors(404, route="Not found")
+        expected = "Basic " + base64.b64encode(f"{self.login}:{self.password}".encode()).decode()
+        if request.headers.get("authorization") != expected:
+            return _errors(401, auth="Unauthorized")
+        if self.expired:
+            return _errors(430, account="Account expired")
+        body = request.json
+        if not isinstance(body, dict) or set(body) != {"datas"} or not isinstance(body["datas"], dict):
+            return _errors(400, datas="This value should not be blank.")
+        datas = body["datas"]
+        unknown = sorted(set(datas) - DATAS_FIELDS)
+        if unknown:
+            return _errors(400, **{unknown[0]: "This field was not expected."})
+        if not datas.get("text") or not isinstance(datas.get("number_list"), str) or not datas["number_list"]:
+            return _errors(400, text="text and number_list are required")
+        if datas.get("encodage") not in self.encodages:
+            return _errors(400, encodage="Invalid encodage")
+        text = datas["text"]
+        single, multi = (70, 67) if datas["encodage"] != 3 else (160, 153)
+        numbers = [n for n in datas["number_list"].split(",") if n.strip()]
+        nb_sms = (1 if len(text) <= single else math.ceil(len(text) / multi)) * len(numbers)
+        with self._state_lock:
+            if self.credits is not None and self.credits < nb_sms:
+                return _errors(402, credit="Payment Required: not enough credit")
+            if self.credits is not None:
+                self.credits -= nb_sms
+            self.pushes.append(datas)
+        return EmulatorResponse(201, {"push": {"nb_sms": nb_sms, "error": 0}})

@@ -1,0 +1,161 @@
+import base64
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.clever import CleverProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.clever import CleverEmulator
+
+LOGIN, PASSWORD = "clever-login", "clever-pass"
+ACCENTED = "Votre RDV à la MDS de Melun est confirmé pour jeudi 🗓️"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestCleverProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = CleverEmulator(LOGIN, PASSWORD).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.credits = None
+        self.emulator.expired = False
+        self.emulator.pushes.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {"base_url": f"{self.emulator.url}/api", "username": LOGIN, "password": PASSWORD, "timeout": 2}
+        return CleverProvider({**values, **config}, session=session)
+
+    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
+        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
+        self.assertEqual([r.ref for r in results], [ref])
+        return results[0]
+
+    def _assert_failed(self, result, failure_type, contains):
+        self.assertFalse(result.ok)
+        self.assertFalse(result.provider_id)
+        self.assertEqual(result.failure_type, failure_type)
+        self.assertIn(contains, result.error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_success_uses_our_ref(self):
+        result = self._send_one(body=ACCENTED, ref="uuid-42")
+        self.assertTrue(result.ok)
+        self.assertEqual(result.provider_id, "uuid-42", "no provider id: our reference stands for it")
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", "/api/pushs"))
+        expected_auth = "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+        self.assertEqual(request.headers["authorization"], expected_auth)
+        self.assertIn("application/json", request.headers["content-type"])
+        self.assertEqual(request.json, {"datas": {"text": ACCENTED, "number_list": "+33612345678", "encodage": 3}})
+        self.assertIn(ACCENTED.encode("utf-8"), request.body)
+        self.assertEqual(self.emulator.pushes, [request.json["datas"]])
+
+    def test_encodage_configurable(self):
+        provider = self._provider(encodage_unicode=4)
+        self.assertTrue(self._send_one(provider, body="✓ ok", unicode=True).ok)
+        self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 4)
+        self.assertTrue(self._send_one(provider, body="plain").ok)
+        self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 3)
+        self.assertTrue(self._send_one(self._provider(), body="✓ ok", unicode=True).ok)
+        self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 3, "default when not configured")
+        result = self._send_one(self._provider(encodage="7"))
+        self._assert_failed(result, "sms_server", "Invalid encodage")
+        self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 7)
+
+    def test_one_number_per_call(self):
+        self.assertEqual(CleverProvider.batch_size, 1)
+        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)])
+        self.assertEqual(len(self.emulator.received), 3)
+        self.assertEqual([r.provider_id for r in results], ["r0", "r1", "r2"])
+        self.assertEqual([p["number_list"] for p in self.emulator.pushes], [f"+3361234567{i}" for i in range(3)])
+
+    # -- documented errors ----------------------------------------------------
+    def test_unauthorized(self):
+        self._assert_failed(self._send_one(self._provider(password="nope")), "sms_acc", "auth: Unauthorized (HTTP 401)")
+
+    def test_credit_exhausted(self):
+        self.emulator.credits = 1
+        self.assertTrue(self._send_one().ok)
+        result = self._send_one()
+        self._assert_failed(result, "sms_credit", "Payment Required: not enough credit (HTTP 402)")
+        self.assertEqual(len(self.emulator.pushes), 1)
+
+    def test_account_expired(self):
+        self.emulator.expired = True
+        self._assert_failed(self._send_one(), "sms_acc", "Account expired (HTTP 430)")
+
+    def test_bad_request(self):
+        self.emulator.answer_next(EmulatorResponse(400, {"errors": {"number_list": ["  Invalid value.  "]}}))
+        result = self._send_one()
+        self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Invalid value. (HTTP 400)"))
+
+    def test_status_without_words(self):
+        self.emulator.answer_next(EmulatorResponse(402, b""))
+        self._assert_failed(self._send_one(), "sms_credit", "Provider answered HTTP 402")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_push_error_without_sms(self):
+        self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}))
+        self._assert_failed(self._send_one(), "sms_server", "numero invalide")
+        self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 1, "error": None}}))
+        self.assertTrue(self._send_one().ok)
+
+    def test_success_without_push(self):
+        self.emulator.answer_next(EmulatorResponse(201, {"ok": True}))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send_one(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send_one(self._provider(timeout=0.3)), "sms_server", "did not answer within 0.3 s")
+
+    def test_connection_refused(self):
+        result = self._send_one(self._provider(base_url=_closed_port_url()))
+        self._assert_failed(result, "sms_server", "Provider unreachable: connection refused")
+
+    def test_tls_error(self):
+        result = self._send_one(self._provider(base_url=self.emulator.url.replace("http://", "https://") + "/api"))
+        self._assert_failed(result, "sms_server", "TLS/SSL")
+
+    def test_invalid_json_empty_html(self):
+        self.emulator.answer_next(EmulatorResponse(201, '{"push": {', "application/json"))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider (HTTP 201)")
+        self.emulator.answer_next(EmulatorResponse(201, b""))
+        self._assert_failed(self._send_one(), "sms_server", "empty body")
+        self.emulator.answer_next(EmulatorResponse(400, "<html><body>Bad Request</body></html>", "text/html"))
+        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider (HTTP 400): Bad Request")
+
+    # -- no balance ---------------------------------------------------------------
+    def test_no_balance_nor_reports(self):
+        self.assertFalse(CleverProvider.has_balance)
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.test_connection()
+        self.assertIn("only be tested by sending", str(capture.exception))
+        with self.assertRaises(ValueError):
+            self.provider.parse_delivery_report({"id": "1"})
+        self.assertEqual(self.emulator.received, [])
