@@ -157,10 +157,10 @@ class SmsProvider:
         that never raises. Return ``(response, None)`` when the provider
         answered (whatever the status) or ``(None, message)`` with a human
         message when it could not be reached (timeout, refused, TLS...)."""
-        kwargs["timeout"] = self.timeout
+        kwargs.pop("timeout", None)  # always the account's
         kwargs.setdefault("allow_redirects", False)  # a redirect is an answer to report, not to follow
         try:
-            return self.session.request(method, url, **kwargs), None
+            return self.session.request(method, url, timeout=self.timeout, **kwargs), None
         except requests.exceptions.ConnectTimeout:
             return None, str(_lt("Provider unreachable: no connection within %(timeout)s s", timeout=self.timeout))
         except requests.exceptions.Timeout:
