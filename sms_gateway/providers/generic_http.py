@@ -1,0 +1,246 @@
+"""Generic HTTP connector, for gateways without a dedicated connector
+(Bouygues resellers, SMS Factor, in-house gateways...).
+
+Configuration (``self.config``):
+
+* ``base_url`` (or ``generic_url``): the full URL of the send call;
+* ``generic_method``: ``GET`` or ``POST`` (default POST);
+* ``generic_body_format``: ``query``, ``form`` or ``json`` (default: query
+  for GET, form for POST; GET only accepts query);
+* ``generic_params``: a JSON object whose string values may contain the
+  placeholders ``{to}`` (E.164), ``{to_digits}`` (without ``+``),
+  ``{message}``, ``{sender}``, ``{ref}``, ``{unicode}`` (``1``/``0``),
+  ``{username}``, ``{password}``, ``{api_key}``;
+  e.g. ``{"to": "{to}", "text": "{message}", "sender": "{sender}"}``;
+* ``generic_auth``: ``none``, ``basic`` (username/password), ``header``
+  (``generic_auth_name``: api_key) or ``param`` (parameter
+  ``generic_auth_name`` = api_key);
+* ``generic_success_rule``: ``http`` (any 2xx), ``json:<dotted.path>==<value>``
+  (``json:status==100``, ``json:StatusCode=="1"``; compared as text) or
+  ``text:<prefix>`` (``text:OK``); always with a 2xx status;
+* ``generic_message_id_path``: dotted JSON path of the provider's id
+  (``smsIds.0``); without it our reference is the id.
+
+A refused message is a transient ``sms_server`` failure (the connector cannot
+know the gateway's error codes) except HTTP 401/403 (``sms_acc``) and 402
+(``sms_credit``); the gateway's own words are kept in the error message.
+"""
+
+import json
+import re
+from typing import ClassVar
+
+from .base import (
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_SERVER,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    _lt,
+    register,
+)
+
+PLACEHOLDERS = ("to", "to_digits", "message", "sender", "ref", "unicode", "username", "password", "api_key")
+PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+METHODS = ("GET", "POST")
+BODY_FORMATS = ("query", "form", "json")
+AUTH_MODES = ("none", "basic", "header", "param")
+JSON_RULE_RE = re.compile(r"^json:\s*([\w.\-]+)\s*==\s*(.+?)\s*$")
+_MISSING = object()
+
+
+def json_path(data, path):
+    """``data`` followed along a dotted path (``smsIds.0``, ``result.id``);
+    ``_MISSING`` when the path does not exist."""
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and re.fullmatch(r"-?\d+", part) and -len(current) <= int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return _MISSING
+    return current
+
+
+def _as_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@register
+class GenericHttpProvider(SmsProvider):
+    code = "generic_http"
+    label = "Generic HTTP gateway"
+    default_base_url = None  # the gateway's full URL must be configured
+    batch_size = 1
+    has_balance = False
+    has_delivery_reports = False
+    credential_labels: ClassVar[dict] = {
+        "base_url": "Full URL of the send call",
+        "username": "Username",
+        "password": "Password",
+        "api_key": "API key / token",
+        "sender": "Sender",
+    }
+    required_credentials = ()
+
+    # -- configuration ----------------------------------------------------------
+    def _settings(self):
+        """The validated settings; raise ProviderError (sms_acc) with a clear
+        message when the configuration is unusable."""
+        def bad(message):
+            return ProviderError(message, FAILURE_ACCOUNT)
+
+        url = (self.config.get("generic_url") or self.config.get("base_url") or "").strip()
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise bad(str(_lt("Generic HTTP gateway: set the full URL (http:// or https://) of the send call")))
+        method = (self.config.get("generic_method") or "POST").strip().upper()
+        if method not in METHODS:
+            raise bad(str(_lt("Generic HTTP gateway: the method must be GET or POST, not %(method)r", method=method)))
+        body_format = (self.config.get("generic_body_format") or ("query" if method == "GET" else "form")).strip()
+        if body_format not in BODY_FORMATS:
+            raise bad(str(_lt("Generic HTTP gateway: the body format must be query, form or json, not %(fmt)r",
+                              fmt=body_format)))
+        if method == "GET" and body_format != "query":
+            raise bad(str(_lt("Generic HTTP gateway: a GET call can only send its parameters in the query")))
+        raw_params = self.config.get("generic_params") or "{}"
+        try:
+            params = json.loads(raw_params) if isinstance(raw_params, str) else raw_params
+        except ValueError as e:
+            raise bad(str(_lt("Generic HTTP gateway: the parameters are not valid JSON (%(error)s)", error=e))) from None
+        if not isinstance(params, dict) or not params:
+            raise bad(str(_lt("Generic HTTP gateway: the parameters must be a non-empty JSON object")))
+        if body_format != "json" and any(isinstance(v, (dict, list)) for v in params.values()):
+            raise bad(str(_lt("Generic HTTP gateway: nested values need the json body format")))
+        used = set(PLACEHOLDER_RE.findall(json.dumps(params, ensure_ascii=False)))
+        unknown = sorted(used - set(PLACEHOLDERS))
+        if unknown:
+            raise bad(str(_lt("Generic HTTP gateway: unknown placeholder(s) %(names)s; use %(known)s",
+                              names=", ".join(f"{{{n}}}" for n in unknown),
+                              known=", ".join(f"{{{n}}}" for n in PLACEHOLDERS))))
+        if not used & {"to", "to_digits"} or "message" not in used:
+            raise bad(str(_lt("Generic HTTP gateway: the parameters must use {to} (or {to_digits}) and {message}")))
+        auth = (self.config.get("generic_auth") or "none").strip().lower()
+        if auth not in AUTH_MODES:
+            raise bad(str(_lt("Generic HTTP gateway: authentication must be none, basic, header or param")))
+        auth_name = (self.config.get("generic_auth_name") or "").strip()
+        if auth in ("header", "param") and not auth_name:
+            raise bad(str(_lt("Generic HTTP gateway: set the name of the header or parameter carrying the API key")))
+        rule = (self.config.get("generic_success_rule") or "http").strip()
+        if rule == "http":
+            parsed_rule = ("http", None, None)
+        elif rule.startswith("text:") and rule[5:].strip():
+            parsed_rule = ("text", None, rule[5:].strip())
+        elif match := JSON_RULE_RE.match(rule):
+            expected = match.group(2)
+            try:
+                expected = json.loads(expected)
+            except ValueError:
+                pass  # a bare word: compared as text
+            parsed_rule = ("json", match.group(1), _as_text(expected))
+        else:
+            raise bad(str(_lt(
+                "Generic HTTP gateway: invalid success rule %(rule)r; use http, text:<prefix> or json:<path>==<value>",
+                rule=rule,
+            )))
+        id_path = (self.config.get("generic_message_id_path") or "").strip()
+        if id_path and not re.fullmatch(r"[\w\-]+(\.[\w\-]+)*", id_path):
+            raise bad(str(_lt("Generic HTTP gateway: invalid message id path %(path)r", path=id_path)))
+        return {"url": url, "method": method, "format": body_format, "params": params, "auth": auth,
+                "auth_name": auth_name, "rule": parsed_rule, "id_path": id_path}
+
+    def _values(self, message):
+        return {
+            "to": message.number or "",
+            "to_digits": re.sub(r"\D", "", message.number or ""),
+            "message": message.body or "",
+            "sender": self.config.get("sender") or "",
+            "ref": message.ref or "",
+            "unicode": "1" if message.unicode else "0",
+            "username": self.config.get("username") or "",
+            "password": self.config.get("password") or "",
+            "api_key": self.config.get("api_key") or "",
+        }
+
+    @classmethod
+    def _fill(cls, value, values):
+        if isinstance(value, str):
+            return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+        if isinstance(value, dict):
+            return {k: cls._fill(v, values) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cls._fill(v, values) for v in value]
+        return value
+
+    # -- sending ------------------------------------------------------------
+    def send(self, messages):
+        try:
+            settings = self._settings()
+        except ProviderError as e:
+            return self.fail_all(messages, e.failure_type, str(e))
+        return [self._send_one(settings, message) for message in messages]
+
+    def _send_one(self, settings, message):
+        params = self._fill(settings["params"], self._values(message))
+        kwargs = {"allow_redirects": False}
+        if settings["auth"] == "basic":
+            kwargs["auth"] = (self.config.get("username") or "", self.config.get("password") or "")
+        elif settings["auth"] == "header":
+            kwargs["headers"] = {settings["auth_name"]: self.config.get("api_key") or ""}
+        elif settings["auth"] == "param":
+            params[settings["auth_name"]] = self.config.get("api_key") or ""
+        kwargs[{"query": "params", "form": "data", "json": "json"}[settings["format"]]] = params
+        response, error = self._request(settings["method"], settings["url"], **kwargs)
+        if error:
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+        ok, data = self._is_success(settings, response)
+        if not ok:
+            status = response.status_code
+            failure_type = {401: FAILURE_ACCOUNT, 403: FAILURE_ACCOUNT, 402: FAILURE_CREDIT}.get(status, FAILURE_SERVER)
+            text = self._body_excerpt(response)
+            understood = settings["rule"][0] != "json" or data is not None
+            if 200 <= status < 300 and text and understood:
+                error_message = str(_lt("Refused by the gateway: %(answer)s", answer=text))
+            else:
+                error_message = self._unexpected(response)
+            return SendResult(message.ref, failure_type=failure_type, error_message=error_message)
+        provider_id = message.ref
+        if settings["id_path"]:
+            if data is None:
+                data = self._json(response)
+            value = json_path(data, settings["id_path"]) if data is not None else _MISSING
+            if value is _MISSING or value in (None, "") or isinstance(value, (dict, list)):
+                return SendResult(message.ref, error_message=str(_lt(
+                    "Sent, but no message id at %(path)s in the answer", path=settings["id_path"])))
+            provider_id = _as_text(value)
+        return SendResult(message.ref, provider_id=provider_id)
+
+    def _is_success(self, settings, response):
+        """(success, parsed JSON or None)."""
+        if not 200 <= response.status_code < 300:
+            return False, None
+        kind, path, expected = settings["rule"]
+        if kind == "http":
+            return True, None
+        if kind == "text":
+            return (response.text or "").strip().startswith(expected), None
+        data = self._json(response)
+        if data is None:
+            return False, None
+        value = json_path(data, path)
+        return value is not _MISSING and _as_text(value) == expected, data
+
+    # -- account ------------------------------------------------------------
+    def test_connection(self):
+        """Validate the configuration: the generic connector has no call to
+        check the credentials without sending an SMS."""
+        self._settings()
+        return str(_lt("Configuration valid. The generic connector cannot check the credentials without sending "
+                       "an SMS: send a test message."))

@@ -1,0 +1,95 @@
+"""Emulator of three typical HTTP SMS gateways, for the generic connector.
+
+* ``POST /sms/json`` JSON ``{"to", "text", "sender"[, "unicode", "ref"]}`` ->
+  ``{"status": 100, "result": {"smsIds": [...]}}`` or ``{"status": 2xx, "message"}``;
+* ``GET /send?text=&to=&sender=&pushtype=`` (SMS Factor style) ->
+  ``{"status": 1, "message": "OK", "ticket", "cost", "credits"}`` or
+  ``{"status": <negative>, "message"}``;
+* ``POST /form`` form ``to``, ``msg``, ``from`` -> text ``OK <id>`` or ``KO <reason>``.
+
+``auth`` (one for all paths): None, ``("basic", user, password)``,
+``("header", name, value)`` or ``("param", name, value)`` (in the query, form
+or JSON body); a request without it gets HTTP 401. Unknown or missing fields
+-> HTTP 400. Test inputs: numbers in ``INVALID_NUMBERS`` are refused by the
+gateway (HTTP 200 with its error answer); ``credits`` (None = unlimited) is
+charged one per message, none left -> the gateway's "no credit" answer.
+"""
+
+import base64
+import itertools
+import threading
+
+from .base import EmulatorResponse, ProviderEmulator
+
+INVALID_NUMBERS = {"+33600000009", "33600000009"}
+ROUTES = {
+    ("POST", "/sms/json"): ({"to", "text"}, {"sender", "unicode", "ref"}),
+    ("GET", "/send"): ({"to", "text"}, {"sender", "pushtype"}),
+    ("POST", "/form"): ({"to", "msg"}, {"from"}),
+}
+
+
+class GenericHttpEmulator(ProviderEmulator):
+    def __init__(self, auth=None, credits=None, latency=0.0):
+        super().__init__(latency=latency)
+        self.auth = auth
+        self.credits = credits
+        self.messages = {}  # id -> fields
+        self._ids = itertools.count(1)
+        self._state_lock = threading.Lock()
+
+    def _fields(self, request):
+        if request.method == "GET":
+            return dict(request.query)
+        if request.path == "/sms/json":
+            return dict(request.json) if isinstance(request.json, dict) else None
+        return dict(request.form)
+
+    def _authorised(self, request, fields):
+        if not self.auth:
+            return True
+        kind, name, value = self.auth
+        if kind == "basic":
+            expected = "Basic " + base64.b64encode(f"{name}:{value}".encode()).decode()
+            return request.headers.get("authorization") == expected
+        if kind == "header":
+            return request.headers.get(name.lower()) == value
+        return fields.pop(name, None) == value  # param
+
+    def handle(self, request):
+        route = ROUTES.get((request.method, request.path))
+        if not route:
+            return EmulatorResponse(404, "<html><body>Not Found</body></html>", "text/html")
+        fields = self._fields(request)
+        if fields is None:
+            return EmulatorResponse(400, {"error": "JSON body expected"})
+        if not self._authorised(request, fields):
+            return EmulatorResponse(401, {"error": "unauthorized"})
+        required, optional = route
+        if not required <= set(fields) or not set(fields) <= required | optional:
+            return EmulatorResponse(400, {"error": f"bad fields: {sorted(fields)}"})
+        number = str(fields["to"])
+        with self._state_lock:
+            if number in INVALID_NUMBERS:
+                return self._refused(request.path, "invalid", "Invalid number")
+            if self.credits is not None and self.credits < 1:
+                return self._refused(request.path, "credit", "Not enough credits")
+            if self.credits is not None:
+                self.credits -= 1
+            sms_id = f"G{next(self._ids):06d}"
+            self.messages[sms_id] = fields
+            credits = self.credits
+        if request.path == "/sms/json":
+            return EmulatorResponse(200, {"status": 100, "result": {"smsIds": [sms_id]}})
+        if request.path == "/send":
+            return EmulatorResponse(200, {"status": 1, "message": "OK", "ticket": sms_id, "cost": 1,
+                                          "credits": credits if credits is not None else 9999})
+        return EmulatorResponse(200, f"OK {sms_id}\n", "text/plain")
+
+    @staticmethod
+    def _refused(path, reason, text):
+        if path == "/sms/json":
+            return EmulatorResponse(200, {"status": 201 if reason == "invalid" else 202, "message": text})
+        if path == "/send":
+            return EmulatorResponse(200, {"status": -3 if reason == "invalid" else -4, "message": text})
+        return EmulatorResponse(200, f"KO {text}\n", "text/plain")

@@ -1,0 +1,229 @@
+import base64
+import json
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.generic_http import _MISSING, GenericHttpProvider, json_path
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.generic_http import GenericHttpEmulator
+
+ACCENTED = "Fermeture exceptionnelle de la médiathèque jeudi — désolé 😕"
+JSON_PARAMS = json.dumps({"to": "{to}", "text": "{message}", "sender": "{sender}", "unicode": "{unicode}",
+                          "ref": "{ref}"})
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestGenericHttpProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = GenericHttpEmulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.auth = ("header", "X-Api-Key", "k-123")
+        self.emulator.credits = None
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._json_provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {"sender": "Mairie", "timeout": 2, "username": "user", "password": "pw", "api_key": "k-123",
+                  **config}
+        return GenericHttpProvider(values, session=session)
+
+    def _json_provider(self, **config):
+        return self._provider(**{
+            "base_url": self.emulator.url + "/sms/json",
+            "generic_method": "POST",
+            "generic_body_format": "json",
+            "generic_params": JSON_PARAMS,
+            "generic_auth": "header",
+            "generic_auth_name": "X-Api-Key",
+            "generic_success_rule": "json:status==100",
+            "generic_message_id_path": "result.smsIds.0",
+            **config,
+        })
+
+    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
+        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
+
+    def _assert_failed(self, results, failure_type, contains):
+        self.assertEqual(len(results), 1)
+        self.assertEqual(results[0].ref, "ref1")
+        self.assertFalse(results[0].ok)
+        self.assertFalse(results[0].provider_id)
+        self.assertEqual(results[0].failure_type, failure_type)
+        self.assertIn(contains, results[0].error_message)
+
+    # -- the three dialects ---------------------------------------------------
+    def test_post_json_header_auth(self):
+        results = self._send(body=ACCENTED, unicode=True)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", "/sms/json"))
+        self.assertEqual(request.headers["x-api-key"], "k-123")
+        self.assertIn("application/json", request.headers["content-type"])
+        self.assertEqual(request.json, {"to": "+33612345678", "text": ACCENTED, "sender": "Mairie", "unicode": "1",
+                                        "ref": "ref1"})
+        self.assertTrue(results[0].ok, results[0])
+        self.assertEqual(results[0].provider_id, min(self.emulator.messages))
+        self.assertTrue(results[0].provider_id.startswith("G"))
+
+    def test_get_query_param_auth(self):
+        self.emulator.auth = ("param", "token", "k-123")
+        provider = self._provider(
+            base_url=self.emulator.url + "/send",
+            generic_method="GET",
+            generic_params='{"text": "{message}", "to": "{to_digits}", "sender": "{sender}", "pushtype": "alert"}',
+            generic_auth="param",
+            generic_auth_name="token",
+            generic_success_rule="json:status==1",
+            generic_message_id_path="ticket",
+        )
+        results = self._send(body=ACCENTED, provider=provider)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("GET", "/send"))
+        self.assertEqual(request.query, {"text": ACCENTED, "to": "33612345678", "sender": "Mairie",
+                                         "pushtype": "alert", "token": "k-123"})
+        self.assertEqual(request.body, b"")
+        self.assertEqual(results[0].provider_id, min(self.emulator.messages))
+
+    def test_post_form_basic_auth_text_rule(self):
+        self.emulator.auth = ("basic", "user", "pw")
+        provider = self._provider(
+            base_url=self.emulator.url + "/form",
+            generic_params='{"to": "{to}", "msg": "{message}", "from": "{sender}"}',
+            generic_auth="basic",
+            generic_success_rule="text:OK",
+        )
+        results = self._send(body=ACCENTED, provider=provider)
+        request = self.emulator.received[0]
+        self.assertEqual(request.headers["authorization"], "Basic " + base64.b64encode(b"user:pw").decode())
+        self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
+        self.assertEqual(request.form, {"to": "+33612345678", "msg": ACCENTED, "from": "Mairie"})
+        self.assertIn("m%C3%A9diath%C3%A8que", request.body.decode("ascii"), "form-encoded as UTF-8")
+        self.assertEqual((results[0].ok, results[0].provider_id), (True, "ref1"), "no id path: our ref is the id")
+        self._assert_failed(self._send(number="+33600000009", provider=provider), "sms_server",
+                            "Refused by the gateway: KO Invalid number")
+
+    def test_quoted_json_rule(self):
+        for answer in ({"StatusCode": "1"}, {"StatusCode": 1}):
+            with self.subTest(answer=answer):
+                self.emulator.answer_next(EmulatorResponse(200, answer))
+                results = self._send(provider=self._json_provider(generic_success_rule='json:StatusCode=="1"',
+                                                                  generic_message_id_path=""))
+                self.assertTrue(results[0].ok)
+        self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "3", "StatusInfo": "Authorization failed"}))
+        results = self._send(provider=self._json_provider(generic_success_rule='json:StatusCode=="1"'))
+        self._assert_failed(results, "sms_server", "Authorization failed")
+
+    def test_http_rule(self):
+        self.emulator.answer_next(EmulatorResponse(202, b""))
+        self.assertTrue(self._send(provider=self._json_provider(generic_success_rule="http",
+                                                                generic_message_id_path=""))[0].ok)
+
+    def test_success_without_id(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"status": 100, "result": {}}))
+        results = self._send()
+        self.assertTrue(results[0].ok, "the gateway said yes: retrying would send twice")
+        self.assertIsNone(results[0].provider_id)
+        self.assertIn("no message id at result.smsIds.0", results[0].error_message)
+
+    # -- refusals ---------------------------------------------------------------
+    def test_gateway_refusals(self):
+        self._assert_failed(self._send(number="+33600000009"), "sms_server", "Invalid number")
+        self.emulator.credits = 0
+        self._assert_failed(self._send(), "sms_server", "Not enough credits")
+
+    def test_wrong_key_and_payment_required(self):
+        self._assert_failed(self._send(provider=self._json_provider(api_key="wrong")), "sms_acc", "HTTP 401")
+        self.emulator.answer_next(EmulatorResponse(402, {"error": "Payment required"}))
+        self._assert_failed(self._send(), "sms_credit", "HTTP 402")
+
+    # -- configuration errors -------------------------------------------------
+    def test_invalid_configurations(self):
+        for config, words in (
+            ({"generic_params": "{to: message}"}, "not valid JSON"),
+            ({"generic_params": "[1, 2]"}, "non-empty JSON object"),
+            ({"generic_params": '{"to": "{to}", "text": "{body}"}'}, "unknown placeholder(s) {body}"),
+            ({"generic_params": '{"text": "{message}"}'}, "{to}"),
+            ({"generic_success_rule": "json:status=100"}, "invalid success rule"),
+            ({"generic_success_rule": "regex:.*"}, "invalid success rule"),
+            ({"generic_method": "PUT"}, "GET or POST"),
+            ({"generic_method": "GET"}, "only send its parameters in the query"),
+            ({"generic_body_format": "xml"}, "query, form or json"),
+            ({"generic_auth": "header", "generic_auth_name": ""}, "name of the header"),
+            ({"generic_auth": "oauth"}, "none, basic, header or param"),
+            ({"base_url": "ftp://example.com"}, "full URL"),
+            ({"generic_message_id_path": "a..b"}, "invalid message id path"),
+            ({"generic_body_format": "form", "generic_params": '{"to": "{to}", "m": {"x": "{message}"}}'},
+             "nested values"),
+        ):
+            with self.subTest(config=config):
+                provider = self._json_provider(**config)
+                self._assert_failed(self._send(provider=provider), "sms_acc", words)
+                with self.assertRaises(ProviderError):
+                    provider.test_connection()
+        self.assertEqual(self.emulator.received, [], "nothing sent with a bad configuration")
+        self.assertIn("Configuration valid", self.provider.test_connection())
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send(), "sms_server", "HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send(provider=self._json_provider(timeout=0.5)), "sms_server", "within 0.5 s")
+
+    def test_connection_refused(self):
+        provider = self._json_provider(base_url=_closed_port_url() + "/sms/json")
+        self._assert_failed(self._send(provider=provider), "sms_server", "connection refused")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(200, '{"status": 100,', "application/json"))
+        self._assert_failed(self._send(), "sms_server", 'Unexpected answer from provider (HTTP 200): {"status": 100,')
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_failed(self._send(), "sms_server", "empty body")
+
+    def test_html_page(self):
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><h2>Service down</h2></body></html>",
+                                                   "text/html"))
+        results = self._send()
+        self._assert_failed(results, "sms_server", "Service down")
+        self.assertNotIn("<h2>", results[0].error_message)
+
+    def test_redirect_not_followed(self):
+        self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
+        self._assert_failed(self._send(), "sms_server", "HTTP 302")
+
+    # -- helpers --------------------------------------------------------------
+    def test_json_path(self):
+        data = {"smsIds": ["a", "b"], "result": {"id": 7, "list": [{"id": "x"}]}}
+        self.assertEqual(json_path(data, "smsIds.0"), "a")
+        self.assertEqual(json_path(data, "smsIds.-1"), "b")
+        self.assertEqual(json_path(data, "result.id"), 7)
+        self.assertEqual(json_path(data, "result.list.0.id"), "x")
+        self.assertIs(json_path(data, "smsIds.2"), _MISSING)
+        self.assertIs(json_path(data, "result.nope"), _MISSING)
+        self.assertIs(json_path([1], "a"), _MISSING)
