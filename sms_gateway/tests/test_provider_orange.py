@@ -1,0 +1,145 @@
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.orange import OrangeProvider
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.orange import OrangeEmulator
+
+TOKEN = "orange-token"
+ACCENTED = "Collecte des encombrants demain : sortez-les avant 6h ♻️ Merci !"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestOrangeProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = OrangeEmulator(TOKEN).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.credits = None
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {"base_url": self.emulator.url, "api_key": TOKEN, "sender": "IGNORED", "timeout": 2, **config}
+        return OrangeProvider(values, session=session)
+
+    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
+        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
+
+    def _assert_failed(self, results, failure_type, contains):
+        self.assertEqual(len(results), 1)
+        self.assertEqual(results[0].ref, "ref1")
+        self.assertFalse(results[0].ok)
+        self.assertFalse(results[0].provider_id)
+        self.assertEqual(results[0].failure_type, failure_type)
+        self.assertIn(contains, results[0].error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_unicode_success(self):
+        results = self._send(body=ACCENTED, unicode=True)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("POST", "/api/light/diffusions/sms"))
+        self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
+        self.assertEqual(request.form, {"token": TOKEN, "to": "+33612345678", "msg": ACCENTED, "xcharset": "true"})
+        self.assertEqual(request.query, {})
+        self.assertIn("%E2%99%BB", request.body.decode("ascii"), "UTF-8 form encoding of the emoji")
+        self.assertTrue(results[0].ok, results[0])
+        self.assertEqual(list(self.emulator.messages), [results[0].provider_id])
+
+    def test_gsm_flag_and_options(self):
+        provider = self._provider(orange_diffusion_name="Rappels", orange_category="info", orange_locale="fr_FR")
+        results = self._send(body="Réunion à 18h", provider=provider)
+        self.assertTrue(results[0].ok)
+        self.assertEqual(self.emulator.received[0].form, {
+            "token": TOKEN, "to": "+33612345678", "msg": "Réunion à 18h", "xcharset": "false",
+            "diffusionname": "Rappels", "category": "info", "locale": "fr_FR",
+        })
+
+    def test_identifier_as_json_string(self):
+        self.emulator.answer_next(EmulatorResponse(200, '"abc-123"', "application/json"))
+        self.assertEqual(self._send()[0].provider_id, "abc-123")
+
+    def test_missing_token(self):
+        self._assert_failed(self._send(provider=self._provider(api_key="")), "sms_acc", "token is required")
+        self.assertEqual(self.emulator.received, [])
+
+    # -- documented errors ------------------------------------------------------
+    def test_wrong_token(self):
+        results = self._send(provider=self._provider(api_key="nope"))
+        self._assert_failed(results, "sms_acc", "Invalid token (HTTP 401, logId ")
+
+    def test_invalid_number(self):
+        self._assert_failed(self._send(number="+33600000009"), "sms_number_format", "Invalid msisdn +33600000009")
+
+    def test_credit_runs_out(self):
+        self.emulator.credits = 1
+        self.assertTrue(self._send()[0].ok)
+        self._assert_failed(self._send(), "sms_credit", "Insufficient credit (HTTP 402")
+
+    def test_other_error_is_transient_and_stripped(self):
+        self.emulator.answer_next(EmulatorResponse(400, {"message": "  Diffusion   refusée ", "logId": "L1"}))
+        self._assert_failed(self._send(), "sms_server", "Diffusion refusée (HTTP 400, logId L1)")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send(), "sms_server", "HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
+
+    def test_connection_refused(self):
+        self._assert_failed(self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server",
+                            "connection refused")
+
+    def test_invalid_json_error(self):
+        self.emulator.answer_next(EmulatorResponse(400, '{"message": ', "application/json"))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider (HTTP 400)")
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_failed(self._send(), "sms_server", "empty body")
+
+    def test_html_page(self):
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><h1>Portail</h1></body></html>", "text/html"))
+        results = self._send()
+        self._assert_failed(results, "sms_server", "Portail")
+        self.assertNotIn("<h1>", results[0].error_message)
+        self.emulator.answer_next(EmulatorResponse(200, "Maintenance", "text/html; charset=utf-8"))
+        self._assert_failed(self._send(), "sms_server", "Maintenance")
+
+    def test_json_object_without_id(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"status": "ok"}))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+
+    # -- no balance, no DLR ---------------------------------------------------
+    def test_no_balance_nor_reports(self):
+        self.assertFalse(OrangeProvider.has_balance)
+        self.assertFalse(OrangeProvider.has_delivery_reports)
+        with self.assertRaises(ProviderError):
+            self.provider.get_balance()
+        with self.assertRaises(ValueError):
+            self.provider.parse_delivery_report({"id": "1"}, {})
