@@ -1,0 +1,106 @@
+"""Mobimel (Adista) connector, newer GET API.
+
+``GET /api/envoyer/sms?key=&type=&message=&destinataires=&expediteur=`` ->
+``{"resultat": 1}`` or ``{"resultat": 0, "erreurs": "..."}``; one recipient
+per call. The answer carries no message id (an ``id`` is used when present):
+our reference is the provider id. ``type`` comes from ``mobimel_type``
+(default ``premium``).
+
+The content of ``erreurs`` is not documented for this API: numeric codes are
+read with Mobimel's documented code table (105 106 111 112 4: no credit;
+117 2 3: bad number; 101 102 103 104 108 118: account), words with a small
+keyword list (crédit / numéro, destinataire / clé, compte...); anything else
+is transient.
+"""
+
+import re
+from typing import ClassVar
+
+from .base import (
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_NUMBER,
+    FAILURE_SERVER,
+    SendResult,
+    SmsProvider,
+    _lt,
+    register,
+)
+
+SEND_PATH = "/api/envoyer/sms"
+MOBIMEL_CODES = {
+    **dict.fromkeys(("105", "106", "111", "112", "4"), FAILURE_CREDIT),
+    **dict.fromkeys(("117", "2", "3"), FAILURE_NUMBER),
+    **dict.fromkeys(("101", "102", "103", "104", "108", "118"), FAILURE_ACCOUNT),
+}
+MOBIMEL_WORDS = [
+    (re.compile(r"cr[ée]dit|solde", re.IGNORECASE), FAILURE_CREDIT),
+    (re.compile(r"cl[ée]|\bkey\b|compte|account|authenti|identifi|exp[ée]diteur|sender", re.IGNORECASE), FAILURE_ACCOUNT),
+    (re.compile(r"num[ée]ro|destinataire|number|recipient", re.IGNORECASE), FAILURE_NUMBER),
+]
+
+
+def classify_errors(errors):
+    """(failure type, text) for the ``erreurs`` of an answer (a string, a
+    list or a dict of codes and/or messages)."""
+    if isinstance(errors, dict):
+        items = [f"{k}: {v}" if v not in (None, "") else str(k) for k, v in errors.items()]
+        codes = [str(k) for k in errors] + [str(v) for v in errors.values()]
+    elif isinstance(errors, (list, tuple)):
+        items = [str(e) for e in errors]
+        codes = items
+    else:
+        items = [str(errors if errors is not None else "")]
+        codes = re.split(r"[\s,;]+", items[0])
+    text = " ".join(" ; ".join(i.strip() for i in items if i.strip()).split())
+    for code in codes:
+        if code.strip() in MOBIMEL_CODES:
+            return MOBIMEL_CODES[code.strip()], text
+    for pattern, failure_type in MOBIMEL_WORDS:
+        if pattern.search(text):
+            return failure_type, text
+    return FAILURE_SERVER, text
+
+
+@register
+class MobimelProvider(SmsProvider):
+    code = "mobimel"
+    label = "Mobimel (Adista)"
+    default_base_url = "https://portail.mobimel.com"
+    batch_size = 1
+    has_balance = False
+    has_delivery_reports = False
+    credential_labels: ClassVar[dict] = {"api_key": "Clé API (key)", "sender": "Expéditeur"}
+    required_credentials = ("api_key",)
+
+    def send(self, messages):
+        key = (self.config.get("api_key") or "").strip()
+        if not key:
+            return self.fail_all(messages, FAILURE_ACCOUNT, str(_lt("Mobimel: the API key is required")))
+        return [self._send_one(key, message) for message in messages]
+
+    def _send_one(self, key, message):
+        params = {
+            "key": key,
+            "type": (self.config.get("mobimel_type") or "premium").strip(),
+            "message": message.body,
+            "destinataires": message.number,
+        }
+        if self.config.get("sender"):
+            params["expediteur"] = self.config["sender"].strip()
+        response, error = self._request("GET", self._url(SEND_PATH), params=params, allow_redirects=False)
+        if error:
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+        data = self._json(response)
+        if response.status_code != 200 or not isinstance(data, dict) or "resultat" not in data:
+            failure_type = FAILURE_ACCOUNT if response.status_code in (401, 403) else FAILURE_SERVER
+            return SendResult(message.ref, failure_type=failure_type, error_message=self._unexpected(response))
+        result = str(data["resultat"]).strip()
+        if result in ("1", "True", "true"):
+            provider_id = str(data.get("id") or "").strip() or message.ref
+            return SendResult(message.ref, provider_id=provider_id)
+        if result not in ("0", "False", "false"):
+            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+        failure_type, text = classify_errors(data.get("erreurs"))
+        return SendResult(message.ref, failure_type=failure_type,
+                          error_message=text or str(_lt("Mobimel refused the message (no error given)")))

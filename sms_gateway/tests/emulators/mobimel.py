@@ -1,0 +1,63 @@
+"""Mobimel (Adista) newer GET API emulator.
+
+Documented behaviour: ``GET /api/envoyer/sms`` with ``key``, ``type``,
+``message``, ``destinataires``, ``expediteur`` -> ``{"resultat": 1}`` or
+``{"resultat": 0, "erreurs": "..."}`` (always HTTP 200).
+
+Test inputs: a wrong ``key`` -> "Clé API invalide"; a missing field or an
+unknown one, a ``type`` other than premium/lowcost -> "Paramètre ..."; a
+``destinataires`` that is not a phone number or is in ``INVALID_NUMBERS`` ->
+"Numéro de destinataire invalide"; ``credits`` (None = unlimited), one per
+message, none left -> "Crédit insuffisant"; ``expediteur`` longer than 11
+characters -> "L'expéditeur ne peut pas dépasser 11 caractères".
+"""
+
+import re
+import threading
+
+from .base import EmulatorResponse, ProviderEmulator
+
+PATH = "/api/envoyer/sms"
+REQUIRED = {"key", "type", "message", "destinataires"}
+OPTIONAL = {"expediteur"}
+INVALID_NUMBERS = {"+33600000009"}
+
+
+def _ko(text):
+    return EmulatorResponse(200, {"resultat": 0, "erreurs": text})
+
+
+class MobimelEmulator(ProviderEmulator):
+    def __init__(self, key="mobimel-key", credits=None, latency=0.0):
+        super().__init__(latency=latency)
+        self.key = key
+        self.credits = credits
+        self.messages = []  # accepted query dicts
+        self._state_lock = threading.Lock()
+
+    def handle(self, request):
+        if request.path != PATH:
+            return EmulatorResponse(404, "<html><body>Page introuvable</body></html>", "text/html")
+        if request.method != "GET":
+            return EmulatorResponse(405, "<html><body>Method Not Allowed</body></html>", "text/html")
+        params = request.query
+        if params.get("key") != self.key:
+            return _ko("Clé API invalide")
+        missing = REQUIRED - {k for k, v in params.items() if v}
+        unknown = set(params) - REQUIRED - OPTIONAL
+        if missing or unknown:
+            return _ko(f"Paramètre manquant ou inconnu : {', '.join(sorted(missing | unknown))}")
+        if params["type"] not in ("premium", "lowcost"):
+            return _ko("Paramètre type incorrect")
+        if len(params.get("expediteur", "")) > 11:
+            return _ko("L'expéditeur ne peut pas dépasser 11 caractères")
+        number = params["destinataires"]
+        if not re.fullmatch(r"(\+|00)?\d{9,15}", number) or number in INVALID_NUMBERS:
+            return _ko("Numéro de destinataire invalide")
+        with self._state_lock:
+            if self.credits is not None and self.credits < 1:
+                return _ko("Crédit insuffisant")
+            if self.credits is not None:
+                self.credits -= 1
+            self.messages.append(dict(params))
+        return EmulatorResponse(200, {"resultat": 1})

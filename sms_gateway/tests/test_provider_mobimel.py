@@ -1,0 +1,155 @@
+import socket
+
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import OutgoingSms, ProviderError
+from ..providers.mobimel import MobimelProvider, classify_errors
+from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.mobimel import MobimelEmulator
+
+KEY = "mobimel-key"
+ACCENTED = "Cantine : menu spécial fête de l'école vendredi 🎈 Bon appétit !"
+
+
+def _closed_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@tagged("post_install", "-at_install", "sms_gateway_providers")
+class TestMobimelProvider(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = MobimelEmulator(KEY).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "ok"
+        self.emulator.hang_seconds = 1.0
+        self.emulator.credits = None
+        self.emulator.messages.clear()
+        self.emulator.forced.clear()
+        self.provider = self._provider()
+
+    def _provider(self, **config):
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {"base_url": self.emulator.url, "api_key": KEY, "sender": "Mairie", "timeout": 2, **config}
+        return MobimelProvider(values, session=session)
+
+    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
+        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
+
+    def _assert_failed(self, results, failure_type, contains):
+        self.assertEqual(len(results), 1)
+        self.assertEqual(results[0].ref, "ref1")
+        self.assertFalse(results[0].ok)
+        self.assertFalse(results[0].provider_id)
+        self.assertEqual(results[0].failure_type, failure_type)
+        self.assertIn(contains, results[0].error_message)
+
+    # -- success ------------------------------------------------------------
+    def test_send_success(self):
+        results = self._send(body=ACCENTED, unicode=True)
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("GET", "/api/envoyer/sms"))
+        self.assertEqual(request.query, {"key": KEY, "type": "premium", "message": ACCENTED,
+                                         "destinataires": "+33612345678", "expediteur": "Mairie"})
+        self.assertEqual(request.body, b"")
+        self.assertEqual((results[0].ok, results[0].provider_id), (True, "ref1"), "our ref is the id")
+        self.assertEqual(len(self.emulator.messages), 1)
+
+    def test_type_and_no_sender(self):
+        results = self._send(provider=self._provider(sender="", mobimel_type="lowcost"))
+        self.assertTrue(results[0].ok)
+        self.assertEqual(self.emulator.received[0].query["type"], "lowcost")
+        self.assertNotIn("expediteur", self.emulator.received[0].query)
+
+    def test_id_in_answer_is_used(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"resultat": 1, "id": "987654"}))
+        self.assertEqual(self._send()[0].provider_id, "987654")
+
+    def test_missing_key(self):
+        self._assert_failed(self._send(provider=self._provider(api_key=" ")), "sms_acc", "API key is required")
+        self.assertEqual(self.emulator.received, [])
+
+    # -- documented errors ------------------------------------------------------
+    def test_wrong_key(self):
+        self._assert_failed(self._send(provider=self._provider(api_key="nope")), "sms_acc", "Clé API invalide")
+
+    def test_invalid_number(self):
+        self._assert_failed(self._send(number="+33600000009"), "sms_number_format", "Numéro de destinataire invalide")
+
+    def test_credit_runs_out(self):
+        self.emulator.credits = 1
+        self.assertTrue(self._send()[0].ok)
+        self._assert_failed(self._send(), "sms_credit", "Crédit insuffisant")
+
+    def test_sender_too_long(self):
+        self._assert_failed(self._send(provider=self._provider(sender="MairieDeVilleneuve")), "sms_acc",
+                            "expéditeur")
+
+    def test_error_codes(self):
+        for erreurs, failure_type in (("105", "sms_credit"), ("4", "sms_credit"), ("117", "sms_number_format"),
+                                      ("3", "sms_number_format"), ("101", "sms_acc"), (["118"], "sms_acc"),
+                                      ({"112": "Plus de crédit"}, "sms_credit"), ("107", "sms_server"),
+                                      ("  Erreur   inconnue ", "sms_server")):
+            with self.subTest(erreurs=erreurs):
+                self.emulator.answer_next(EmulatorResponse(200, {"resultat": 0, "erreurs": erreurs}))
+                [result] = self._send()
+                self.assertEqual(result.failure_type, failure_type)
+                self.assertTrue(result.error_message)
+        self.assertEqual(classify_errors("  Erreur   inconnue "), ("sms_server", "Erreur inconnue"))
+        self.emulator.answer_next(EmulatorResponse(200, {"resultat": 0}))
+        self._assert_failed(self._send(), "sms_server", "no error given")
+
+    # -- odd answers ----------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._assert_failed(self._send(), "sms_server", "HTTP 500")
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._assert_failed(self._send(), "sms_server", "closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
+
+    def test_connection_refused(self):
+        self._assert_failed(self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server",
+                            "connection refused")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(200, '{"resultat": 1', "application/json"))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider (HTTP 200)")
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(200, b""))
+        self._assert_failed(self._send(), "sms_server", "empty body")
+
+    def test_html_page(self):
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><p>Maintenance</p></body></html>", "text/html"))
+        results = self._send()
+        self._assert_failed(results, "sms_server", "Maintenance")
+        self.assertNotIn("<p>", results[0].error_message)
+
+    def test_unexpected_resultat(self):
+        self.emulator.answer_next(EmulatorResponse(200, {"resultat": 2}))
+        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+
+    def test_http_403(self):
+        self.emulator.answer_next(EmulatorResponse(403, "Forbidden", "text/plain"))
+        self._assert_failed(self._send(), "sms_acc", "HTTP 403")
+
+    # -- no balance, no DLR ---------------------------------------------------
+    def test_no_balance_nor_reports(self):
+        self.assertFalse(MobimelProvider.has_balance)
+        with self.assertRaises(ProviderError):
+            self.provider.test_connection()
+        with self.assertRaises(ValueError):
+            self.provider.parse_delivery_report({"id": "1"}, {})
