@@ -46,6 +46,7 @@ class ResCompany(models.Model):
             """INSERT INTO sms_gateway_credit_lock (company_id, version) VALUES (%s, 1)
                 ON CONFLICT (company_id) DO UPDATE SET version = sms_gateway_credit_lock.version + 1""",
             (self.id,),
+            log_exceptions=False,  # a serialization failure here is expected and retried by Odoo
         )
         cr.execute("SELECT COALESCE(SUM(quantity), 0) FROM sms_credit_move WHERE company_id = %s", (self.id,))
         return cr.fetchone()[0]

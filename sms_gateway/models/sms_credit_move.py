@@ -40,7 +40,7 @@ class SmsCreditMove(models.Model):
     user_id = fields.Many2one("res.users", "User", default=lambda self: self.env.user, readonly=True)
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
     sms_id = fields.Many2one("sms.sms", "SMS", index="btree_not_null", ondelete="set null", readonly=True)
-    sms_count = fields.Integer("SMS", readonly=True, help="Number of SMS this move is for.")
+    sms_count = fields.Integer("Number of SMS", readonly=True, help="Number of SMS this move is for.")
     reference = fields.Char(readonly=True)
     note = fields.Char()
 
