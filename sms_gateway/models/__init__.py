@@ -1,1 +1,1 @@
-from . import res_company, sms_gateway_account, sms_credit_move, sms_sms, res_config_settings, ir_actions_server
+from . import ir_actions_server, res_company, res_config_settings, sms_credit_move, sms_gateway_account, sms_sms

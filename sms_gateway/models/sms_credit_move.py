@@ -2,7 +2,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 
-
 class SmsCreditMove(models.Model):
     """One row of a company's SMS credit ledger.
 

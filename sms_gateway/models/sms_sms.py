@@ -59,9 +59,7 @@ class SmsSms(models.Model):
             if not sms.failure_type:
                 sms.error_display = False
             else:
-                sms.error_display = (
-                    sms.error_message or messages.get(sms.failure_type) or labels.get(sms.failure_type)
-                )
+                sms.error_display = sms.error_message or messages.get(sms.failure_type) or labels.get(sms.failure_type)
 
     @api.model
     def _gateway_failure_messages(self):
@@ -103,9 +101,9 @@ class SmsSms(models.Model):
         """Fill company, account, normalised number, segments and origin in the values of new SMS."""
         companies = self._gateway_resolve_companies(vals_list)
         accounts = {}
-        partners = self.env["res.partner"].browse(
-            {vals["partner_id"] for vals in vals_list if vals.get("partner_id")}
-        ).sudo()
+        partners = (
+            self.env["res.partner"].browse({vals["partner_id"] for vals in vals_list if vals.get("partner_id")}).sudo()
+        )
         partner_country = {p.id: p.country_id.code for p in partners}
         default_origin = self.env.context.get("sms_origin") or self._gateway_default_origin(vals_list)
         counts = {}
@@ -236,7 +234,9 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
         return super(SmsSms, self.with_context(sms_gateway_auto_commit=auto_commit)).send(
-            unlink_failed=unlink_failed, unlink_sent=unlink_sent, auto_commit=auto_commit,
+            unlink_failed=unlink_failed,
+            unlink_sent=unlink_sent,
+            auto_commit=auto_commit,
             raise_exception=raise_exception,
         )
 
@@ -300,7 +300,7 @@ class SmsSms(models.Model):
         claimed = self.browse(ids)
         claimed.invalidate_recordset(["state", "claimed_at", "attempt_count", "next_try_date"])
         if self._gateway_auto_commit():
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit  # the claim must be durable before the provider call
             cr.execute("SELECT id FROM sms_sms WHERE id IN %s FOR UPDATE", (tuple(ids),))
         return claimed
 
@@ -337,12 +337,13 @@ class SmsSms(models.Model):
                 connector.close()
             account_sms._gateway_apply_results(account, results)
         if claimed and self._gateway_auto_commit():
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # results of a provider call are never lost
 
     def _gateway_apply_results(self, account, results):
         by_ref = {result.ref: result for result in results}
-        successes = [(sms.id, by_ref[sms.uuid].provider_id) for sms in self if by_ref.get(sms.uuid, None) and
-                     by_ref[sms.uuid].ok]
+        successes = [
+            (sms.id, by_ref[sms.uuid].provider_id) for sms in self if by_ref.get(sms.uuid, None) and by_ref[sms.uuid].ok
+        ]
         failures = {}
         for sms in self:
             result = by_ref.get(sms.uuid)
@@ -467,5 +468,9 @@ class SmsSms(models.Model):
                 ]
             )
             old.unlink()
-            _logger.info("Deleted %s SMS older than %s days (company %s)", len(old), company.sms_history_retention_days,
-                         company.id)
+            _logger.info(
+                "Deleted %s SMS older than %s days (company %s)",
+                len(old),
+                company.sms_history_retention_days,
+                company.id,
+            )

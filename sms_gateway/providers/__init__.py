@@ -1,3 +1,18 @@
 # One module per provider; each registers its connector (providers.base.PROVIDERS).
-from . import base, dispatch, sandbox
-from . import aspsms, brevo, clever, contact_experience, linkmobility, sfr_dmc
+from . import (
+    aspsms,
+    base,
+    brevo,
+    clever,
+    contact_experience,
+    dispatch,
+    generic_http,
+    linkmobility,
+    mobimel,
+    orange,
+    ovh,
+    sandbox,
+    sfr_dmc,
+    twilio,
+    vonage,
+)

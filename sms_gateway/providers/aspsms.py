@@ -97,9 +97,7 @@ class AspsmsProvider(SmsProvider):
             ("URLBufferedMessageNotification", "buffered"),
         ):
             query = urllib.parse.urlencode({"status": status})
-            urls[field] = (
-                f"{dlr_url}{separator}{query}&ref=<TransactionReferenceNumber>&rcpnt=<RCPNT>&scts=<SCTSUTC>"
-            )
+            urls[field] = f"{dlr_url}{separator}{query}&ref=<TransactionReferenceNumber>&rcpnt=<RCPNT>&scts=<SCTSUTC>"
         return urls
 
     # -- sending ------------------------------------------------------------
@@ -145,7 +143,7 @@ class AspsmsProvider(SmsProvider):
         """Parse the query of a push notification URL built by
         ``_notification_urls`` (``status``, ``ref``, ``rcpnt``, ``scts``)."""
         if not isinstance(payload, dict):
-            raise ValueError("ASPSMS notification: expected a dict of URL parameters")  # noqa: TRY004
+            raise ValueError("ASPSMS notification: expected a dict of URL parameters")
         ref = str(payload.get("ref") or payload.get("TransactionReferenceNumber") or "").strip()
         status = str(payload.get("status") or "").strip().lower()
         if not ref or ref.startswith("<") or status not in PUSH_STATUSES:
@@ -160,7 +158,7 @@ class AspsmsProvider(SmsProvider):
         reports = []
         ids = [str(i) for i in provider_ids if i]
         for start in range(0, len(ids), self.inquire_chunk_size):
-            chunk = ids[start:start + self.inquire_chunk_size]
+            chunk = ids[start : start + self.inquire_chunk_size]
             data, error = self._post(
                 "InquireDeliveryNotifications", {**self._auth(), "TransactionReferenceNumbers": ";".join(chunk)}
             )
@@ -184,12 +182,17 @@ class AspsmsProvider(SmsProvider):
             return None
         status = str(notification.get("DeliveryStatus", "")).strip()
         reason = str(notification.get("Reasoncode") or "").strip()
-        description = " ".join(
-            part for part in (
-                str(notification.get("DeliveryStatusDescription") or "").strip(),
-                str(notification.get("ReasoncodeDescription") or "").strip(),
-            ) if part
-        ) or None
+        description = (
+            " ".join(
+                part
+                for part in (
+                    str(notification.get("DeliveryStatusDescription") or "").strip(),
+                    str(notification.get("ReasoncodeDescription") or "").strip(),
+                )
+                if part
+            )
+            or None
+        )
         extra = {k: notification[k] for k in ("SubmissionDate", "NotificationDate", "Reasoncode") if k in notification}
         if status == ASPSMS_DELIVERED:
             return DeliveryReport(ref, "sent", extra=extra)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 import requests
+
 from odoo.tools.translate import LazyTranslate
 
 _logger = logging.getLogger(__name__)
@@ -164,10 +165,12 @@ class SmsProvider:
         except requests.exceptions.ConnectTimeout:
             return None, str(_lt("Provider unreachable: no connection within %(timeout)s s", timeout=self.timeout))
         except requests.exceptions.Timeout:
-            return None, str(_lt(
-                "Provider did not answer within %(timeout)s s (timeout); the message may have been sent",
-                timeout=self.timeout,
-            ))
+            return None, str(
+                _lt(
+                    "Provider did not answer within %(timeout)s s (timeout); the message may have been sent",
+                    timeout=self.timeout,
+                )
+            )
         except requests.exceptions.SSLError as e:
             return None, str(_lt("Provider unreachable: TLS/SSL error (%(error)s)", error=self._exception_text(e)))
         except requests.exceptions.ConnectionError as e:
@@ -210,11 +213,13 @@ class SmsProvider:
 
     def _unexpected(self, response):
         """Message for an answer the connector cannot understand."""
-        return str(_lt(
-            "Unexpected answer from provider (HTTP %(status)s): %(body)s",
-            status=response.status_code,
-            body=self._body_excerpt(response) or str(_lt("empty body")),
-        ))
+        return str(
+            _lt(
+                "Unexpected answer from provider (HTTP %(status)s): %(body)s",
+                status=response.status_code,
+                body=self._body_excerpt(response) or str(_lt("empty body")),
+            )
+        )
 
 
 PROVIDERS = {}

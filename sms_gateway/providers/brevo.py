@@ -84,7 +84,11 @@ class BrevoProvider(SmsProvider):
         words = str(data.get("message") or "").strip()
         message = f"{words} ({code})" if words and code else (words or code)
         failure_type = BREVO_ERROR_CODES.get(code) or BREVO_ERROR_STATUSES.get(response.status_code)
-        if not failure_type and code == "invalid_parameter" and re.search(r"recipient|mobile|number", words, re.IGNORECASE):
+        if (
+            not failure_type
+            and code == "invalid_parameter"
+            and re.search(r"recipient|mobile|number", words, re.IGNORECASE)
+        ):
             failure_type = FAILURE_NUMBER
         return failure_type or FAILURE_SERVER, message
 
@@ -143,7 +147,7 @@ class BrevoProvider(SmsProvider):
     def parse_delivery_report(self, payload, headers=None):
         """Parse one ``webUrl`` event (JSON): ``messageId`` and ``msg_status``."""
         if not isinstance(payload, dict):
-            raise ValueError("Brevo SMS webhook: expected a JSON object")  # noqa: TRY004
+            raise ValueError("Brevo SMS webhook: expected a JSON object")
         message_id = payload.get("messageId")
         status = str(payload.get("msg_status") or payload.get("event") or "").strip().lower()
         status = re.sub(r"[\s-]+", "_", status)

@@ -36,8 +36,10 @@ DEFAULT_ENCODAGE = 3  # what RDV-Solidarités sends (GSM texts)
 def _flatten(value):
     """The words of an ``errors`` value (dict, list or text), one line."""
     if isinstance(value, dict):
-        parts = [f"{key}: {_flatten(item)}" if not isinstance(item, (dict, list)) else _flatten(item)
-                 for key, item in value.items()]
+        parts = [
+            f"{key}: {_flatten(item)}" if not isinstance(item, (dict, list)) else _flatten(item)
+            for key, item in value.items()
+        ]
     elif isinstance(value, list):
         parts = [_flatten(item) for item in value]
     else:
@@ -101,7 +103,11 @@ class CleverProvider(SmsProvider):
 
     def test_connection(self):
         raise ProviderError(
-            str(_lt("Clever Multimedias has no balance or account call: "
-                    "the credentials can only be tested by sending an SMS.")),
+            str(
+                _lt(
+                    "Clever Multimedias has no balance or account call: "
+                    "the credentials can only be tested by sending an SMS."
+                )
+            ),
             FAILURE_UNKNOWN,
         )

@@ -83,7 +83,11 @@ class ContactExperienceProvider(SmsProvider):
 
     def test_connection(self):
         raise ProviderError(
-            str(_lt("Contact Experience has no balance or account call: "
-                    "the devCode can only be tested by sending an SMS.")),
+            str(
+                _lt(
+                    "Contact Experience has no balance or account call: "
+                    "the devCode can only be tested by sending an SMS."
+                )
+            ),
             FAILURE_UNKNOWN,
         )

@@ -81,11 +81,13 @@ def _chunk_results(chunk, results, error=None):
         if found:
             out.append(found.pop(0))
         else:
-            out.append(SendResult(
-                message.ref,
-                failure_type=FAILURE_SERVER,
-                error_message=str(_lt("The connector returned no result for this message")),
-            ))
+            out.append(
+                SendResult(
+                    message.ref,
+                    failure_type=FAILURE_SERVER,
+                    error_message=str(_lt("The connector returned no result for this message")),
+                )
+            )
     return out
 
 
@@ -104,7 +106,7 @@ def send_all(connector, messages, max_concurrency=8, rate_limit=None):
         return []
     max_concurrency = max(1, int(max_concurrency or 1))
     size = max(1, int(getattr(connector, "batch_size", 1) or 1))
-    chunks = [messages[i:i + size] for i in range(0, len(messages), size)]
+    chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
     limiter = RateLimiter(rate_limit) if rate_limit else None
 
     # Create the session here, in this thread: the lazy property is not
@@ -119,8 +121,9 @@ def send_all(connector, messages, max_concurrency=8, rate_limit=None):
                 limiter.acquire()
             return _chunk_results(chunk, connector.send(chunk))
         except Exception as e:  # never lose a message
-            _logger.warning("SMS connector %s raised while sending %d message(s)", connector.code, len(chunk),
-                            exc_info=True)
+            _logger.warning(
+                "SMS connector %s raised while sending %d message(s)", connector.code, len(chunk), exc_info=True
+            )
             return _chunk_results(chunk, None, error=e)
 
     if workers == 1:

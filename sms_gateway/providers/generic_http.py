@@ -95,6 +95,7 @@ class GenericHttpProvider(SmsProvider):
     def _settings(self):
         """The validated settings; raise ProviderError (sms_acc) with a clear
         message when the configuration is unusable."""
+
         def bad(message):
             return ProviderError(message, FAILURE_ACCOUNT)
 
@@ -106,15 +107,23 @@ class GenericHttpProvider(SmsProvider):
             raise bad(str(_lt("Generic HTTP gateway: the method must be GET or POST, not %(method)r", method=method)))
         body_format = (self.config.get("generic_body_format") or ("query" if method == "GET" else "form")).strip()
         if body_format not in BODY_FORMATS:
-            raise bad(str(_lt("Generic HTTP gateway: the body format must be query, form or json, not %(fmt)r",
-                              fmt=body_format)))
+            raise bad(
+                str(
+                    _lt(
+                        "Generic HTTP gateway: the body format must be query, form or json, not %(fmt)r",
+                        fmt=body_format,
+                    )
+                )
+            )
         if method == "GET" and body_format != "query":
             raise bad(str(_lt("Generic HTTP gateway: a GET call can only send its parameters in the query")))
         raw_params = self.config.get("generic_params") or "{}"
         try:
             params = json.loads(raw_params) if isinstance(raw_params, str) else raw_params
         except ValueError as e:
-            raise bad(str(_lt("Generic HTTP gateway: the parameters are not valid JSON (%(error)s)", error=e))) from None
+            raise bad(
+                str(_lt("Generic HTTP gateway: the parameters are not valid JSON (%(error)s)", error=e))
+            ) from None
         if not isinstance(params, dict) or not params:
             raise bad(str(_lt("Generic HTTP gateway: the parameters must be a non-empty JSON object")))
         if body_format != "json" and any(isinstance(v, (dict, list)) for v in params.values()):
@@ -122,9 +131,15 @@ class GenericHttpProvider(SmsProvider):
         used = set(PLACEHOLDER_RE.findall(json.dumps(params, ensure_ascii=False)))
         unknown = sorted(used - set(PLACEHOLDERS))
         if unknown:
-            raise bad(str(_lt("Generic HTTP gateway: unknown placeholder(s) %(names)s; use %(known)s",
-                              names=", ".join(f"{{{n}}}" for n in unknown),
-                              known=", ".join(f"{{{n}}}" for n in PLACEHOLDERS))))
+            raise bad(
+                str(
+                    _lt(
+                        "Generic HTTP gateway: unknown placeholder(s) %(names)s; use %(known)s",
+                        names=", ".join(f"{{{n}}}" for n in unknown),
+                        known=", ".join(f"{{{n}}}" for n in PLACEHOLDERS),
+                    )
+                )
+            )
         if not used & {"to", "to_digits"} or "message" not in used:
             raise bad(str(_lt("Generic HTTP gateway: the parameters must use {to} (or {to_digits}) and {message}")))
         auth = (self.config.get("generic_auth") or "none").strip().lower()
@@ -146,15 +161,27 @@ class GenericHttpProvider(SmsProvider):
                 pass  # a bare word: compared as text
             parsed_rule = ("json", match.group(1), _as_text(expected))
         else:
-            raise bad(str(_lt(
-                "Generic HTTP gateway: invalid success rule %(rule)r; use http, text:<prefix> or json:<path>==<value>",
-                rule=rule,
-            )))
+            raise bad(
+                str(
+                    _lt(
+                        "Generic HTTP gateway: invalid success rule %(rule)r; use http, text:<prefix> or json:<path>==<value>",
+                        rule=rule,
+                    )
+                )
+            )
         id_path = (self.config.get("generic_message_id_path") or "").strip()
         if id_path and not re.fullmatch(r"[\w\-]+(\.[\w\-]+)*", id_path):
             raise bad(str(_lt("Generic HTTP gateway: invalid message id path %(path)r", path=id_path)))
-        return {"url": url, "method": method, "format": body_format, "params": params, "auth": auth,
-                "auth_name": auth_name, "rule": parsed_rule, "id_path": id_path}
+        return {
+            "url": url,
+            "method": method,
+            "format": body_format,
+            "params": params,
+            "auth": auth,
+            "auth_name": auth_name,
+            "rule": parsed_rule,
+            "id_path": id_path,
+        }
 
     def _values(self, message):
         return {
@@ -217,8 +244,12 @@ class GenericHttpProvider(SmsProvider):
                 data = self._json(response)
             value = json_path(data, settings["id_path"]) if data is not None else _MISSING
             if value is _MISSING or value in (None, "") or isinstance(value, (dict, list)):
-                return SendResult(message.ref, error_message=str(_lt(
-                    "Sent, but no message id at %(path)s in the answer", path=settings["id_path"])))
+                return SendResult(
+                    message.ref,
+                    error_message=str(
+                        _lt("Sent, but no message id at %(path)s in the answer", path=settings["id_path"])
+                    ),
+                )
             provider_id = _as_text(value)
         return SendResult(message.ref, provider_id=provider_id)
 
@@ -242,5 +273,9 @@ class GenericHttpProvider(SmsProvider):
         """Validate the configuration: the generic connector has no call to
         check the credentials without sending an SMS."""
         self._settings()
-        return str(_lt("Configuration valid. The generic connector cannot check the credentials without sending "
-                       "an SMS: send a test message."))
+        return str(
+            _lt(
+                "Configuration valid. The generic connector cannot check the credentials without sending "
+                "an SMS: send a test message."
+            )
+        )

@@ -43,7 +43,11 @@ class LinkMobilityProvider(SmsProvider):
     batch_size = 1
     has_balance = False
     has_delivery_reports = False
-    credential_labels: ClassVar[dict] = {"username": "Username", "password": "Password", "sender": "Originating address"}
+    credential_labels: ClassVar[dict] = {
+        "username": "Username",
+        "password": "Password",
+        "sender": "Originating address",
+    }
     required_credentials = ("username", "password")
 
     @staticmethod
@@ -83,8 +87,9 @@ class LinkMobilityProvider(SmsProvider):
             return SendResult(
                 message.ref,
                 failure_type=FAILURE_ACCOUNT,
-                error_message=str(_lt("Credentials refused by the provider (HTTP %(status)s)",
-                                      status=response.status_code)),
+                error_message=str(
+                    _lt("Credentials refused by the provider (HTTP %(status)s)", status=response.status_code)
+                ),
             )
         if response.status_code != 200:
             return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._http_error(response))
@@ -105,6 +110,10 @@ class LinkMobilityProvider(SmsProvider):
 
     def test_connection(self):
         raise ProviderError(
-            str(_lt("Link Mobility has no balance or account call: the credentials can only be tested by sending an SMS.")),
+            str(
+                _lt(
+                    "Link Mobility has no balance or account call: the credentials can only be tested by sending an SMS."
+                )
+            ),
             FAILURE_UNKNOWN,
         )

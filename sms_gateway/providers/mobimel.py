@@ -35,7 +35,10 @@ MOBIMEL_CODES = {
 }
 MOBIMEL_WORDS = [
     (re.compile(r"cr[ée]dit|solde", re.IGNORECASE), FAILURE_CREDIT),
-    (re.compile(r"cl[ée]|\bkey\b|compte|account|authenti|identifi|exp[ée]diteur|sender", re.IGNORECASE), FAILURE_ACCOUNT),
+    (
+        re.compile(r"cl[ée]|\bkey\b|compte|account|authenti|identifi|exp[ée]diteur|sender", re.IGNORECASE),
+        FAILURE_ACCOUNT,
+    ),
     (re.compile(r"num[ée]ro|destinataire|number|recipient", re.IGNORECASE), FAILURE_NUMBER),
 ]
 
@@ -102,5 +105,8 @@ class MobimelProvider(SmsProvider):
         if result not in ("0", "False", "false"):
             return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
         failure_type, text = classify_errors(data.get("erreurs"))
-        return SendResult(message.ref, failure_type=failure_type,
-                          error_message=text or str(_lt("Mobimel refused the message (no error given)")))
+        return SendResult(
+            message.ref,
+            failure_type=failure_type,
+            error_message=text or str(_lt("Mobimel refused the message (no error given)")),
+        )

@@ -83,8 +83,11 @@ class OrangeProvider(SmsProvider):
             "msg": message.body,
             "xcharset": "true" if message.unicode else "false",
         }
-        for key, field in (("orange_diffusion_name", "diffusionname"), ("orange_category", "category"),
-                           ("orange_locale", "locale")):
+        for key, field in (
+            ("orange_diffusion_name", "diffusionname"),
+            ("orange_category", "category"),
+            ("orange_locale", "locale"),
+        ):
             if self.config.get(key):
                 data[field] = self.config[key]
         response, error = self._request("POST", self._url(SEND_PATH), data=data, allow_redirects=False)

@@ -195,10 +195,18 @@ class OvhProvider(SmsProvider):
                 results.append(SendResult(message.ref, provider_id=ids[index]))
             else:
                 # Accepted by OVH (status 100) but without an id for this number.
-                results.append(SendResult(message.ref, error_message=str(_lt(
-                    "OVH accepted the message but returned %(ids)s id(s) for %(count)s number(s)",
-                    ids=len(ids), count=len(messages),
-                ))))
+                results.append(
+                    SendResult(
+                        message.ref,
+                        error_message=str(
+                            _lt(
+                                "OVH accepted the message but returned %(ids)s id(s) for %(count)s number(s)",
+                                ids=len(ids),
+                                count=len(messages),
+                            )
+                        ),
+                    )
+                )
         return results
 
     # -- account ------------------------------------------------------------

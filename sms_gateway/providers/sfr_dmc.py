@@ -42,8 +42,18 @@ SFR_DLR_PATTERNS = [
     (r"distribu|d[eé]livr|deliver|re[cç]u|remis|\bok\b", ("sent", None)),
     (r"cours|attente|pending|envoy|sent|submit|accept|buffer|queue|transmis", ("pending", None)),
 ]
-PUSHCRA_FIELDS = ("Username", "Media", "To", "Status", "Call_id", "Broadcast_id", "Contact_id", "Ref_externe",
-                  "Space_id", "Date")
+PUSHCRA_FIELDS = (
+    "Username",
+    "Media",
+    "To",
+    "Status",
+    "Call_id",
+    "Broadcast_id",
+    "Contact_id",
+    "Ref_externe",
+    "Space_id",
+    "Date",
+)
 
 
 @register
@@ -93,7 +103,9 @@ class SfrDmcProvider(SmsProvider):
             response, error = self._request("GET", url, params=params)
         else:
             response, error = self._request(
-                "POST", url, data=params,
+                "POST",
+                url,
+                data=params,
                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
             )
         if error:
@@ -163,7 +175,7 @@ class SfrDmcProvider(SmsProvider):
     @staticmethod
     def _pushcra_report(item):
         if not isinstance(item, dict):
-            raise ValueError("SFR pushcra: expected an object per report")  # noqa: TRY004
+            raise ValueError("SFR pushcra: expected an object per report")
         lowered = {str(k).lower(): v for k, v in item.items()}
         call_id = str(lowered.get("call_id") or "").strip()
         status = str(lowered.get("status") or "").strip()

@@ -163,7 +163,10 @@ class TwilioProvider(SmsProvider):
         if self.config.get("dlr_url"):
             data["StatusCallback"] = self.config["dlr_url"]
         response, error = self._request(
-            "POST", self._account_url("Messages.json"), data=data, auth=(self.account_sid, self.auth_token),
+            "POST",
+            self._account_url("Messages.json"),
+            data=data,
+            auth=(self.account_sid, self.auth_token),
             allow_redirects=False,
         )
         if error:
@@ -178,8 +181,12 @@ class TwilioProvider(SmsProvider):
         if body.get("status") == "failed":
             text = body.get("error_message") or str(_lt("Twilio refused the message"))
             code = body.get("error_code")
-            return SendResult(message.ref, provider_id=sid, failure_type=FAILURE_SERVER,
-                              error_message=f"{text} (Twilio error {code})" if code else text)
+            return SendResult(
+                message.ref,
+                provider_id=sid,
+                failure_type=FAILURE_SERVER,
+                error_message=f"{text} (Twilio error {code})" if code else text,
+            )
         return SendResult(message.ref, provider_id=sid)
 
     # -- account ------------------------------------------------------------
@@ -204,8 +211,9 @@ class TwilioProvider(SmsProvider):
 
     def test_connection(self):
         balance = self.get_balance()
-        return str(_lt("Connection OK. Balance: %(balance)s %(currency)s", balance=balance,
-                       currency=self.balance_currency)).strip()
+        return str(
+            _lt("Connection OK. Balance: %(balance)s %(currency)s", balance=balance, currency=self.balance_currency)
+        ).strip()
 
     # -- delivery reports -----------------------------------------------------
     def parse_delivery_report(self, payload, headers=None):

@@ -145,8 +145,9 @@ class VonageProvider(SmsProvider):
     def get_balance(self):
         if not all(self._auth().values()):
             raise ProviderError(str(_lt("Vonage: the API key and the API secret are required")), FAILURE_ACCOUNT)
-        response, error = self._request("GET", self._url("/account/get-balance"), params=self._auth(),
-                                        allow_redirects=False)
+        response, error = self._request(
+            "GET", self._url("/account/get-balance"), params=self._auth(), allow_redirects=False
+        )
         if error:
             raise ProviderError(error)
         data = self._json(response)
@@ -170,8 +171,11 @@ class VonageProvider(SmsProvider):
             raise ValueError(f"Vonage delivery receipt: missing or unknown messageId/status in {payload!r}")
         state, failure_type = VONAGE_DLR_STATUSES[status]
         err_code = str(payload.get("err-code") or "").strip()
-        extra = {k: payload[k] for k in ("msisdn", "to", "network-code", "price", "scts", "err-code",
-                                         "message-timestamp", "client-ref") if payload.get(k) not in (None, "")}
+        extra = {
+            k: payload[k]
+            for k in ("msisdn", "to", "network-code", "price", "scts", "err-code", "message-timestamp", "client-ref")
+            if payload.get(k) not in (None, "")
+        }
         if state != "error":
             return [DeliveryReport(message_id, state, extra=extra)]
         if status == "failed" and err_code in VONAGE_INVALID_DESTINATION:

@@ -1,10 +1,18 @@
-from . import test_sms_ledger, test_sms_credit_concurrency, test_sms_segments
 from . import (
     test_provider_aspsms,
     test_provider_brevo,
     test_provider_clever,
     test_provider_contact_experience,
     test_provider_dispatch,
+    test_provider_generic_http,
     test_provider_linkmobility,
+    test_provider_mobimel,
+    test_provider_orange,
+    test_provider_ovh,
     test_provider_sfr_dmc,
+    test_provider_twilio,
+    test_provider_vonage,
+    test_sms_credit_concurrency,
+    test_sms_ledger,
+    test_sms_segments,
 )

@@ -24,7 +24,11 @@ class SmsGatewayCase(TransactionCase):
 
         def user(login, groups, company):
             return new_test_user(
-                cls.env, login=login, groups=groups, company_id=company.id, company_ids=[(6, 0, company.ids)],
+                cls.env,
+                login=login,
+                groups=groups,
+                company_id=company.id,
+                company_ids=[(6, 0, company.ids)],
                 email=f"{login}@example.com",
             )
 

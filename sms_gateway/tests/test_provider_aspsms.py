@@ -87,7 +87,9 @@ class TestAspsmsProvider(BaseCase):
         self.assertEqual(len(results), 3)
         self.assertTrue(all(r.ok for r in results))
         self.assertEqual(len(self.emulator.received), 2, "one call per distinct text")
-        flags = {r.json["MessageText"]: (r.json["ForceGSM7bit"], len(r.json["Recipients"])) for r in self.emulator.received}
+        flags = {
+            r.json["MessageText"]: (r.json["ForceGSM7bit"], len(r.json["Recipients"])) for r in self.emulator.received
+        }
         self.assertEqual(flags, {"Plain text": (True, 2), "Ünïcode ✓": (False, 1)})
 
     def test_send_full_batch_in_one_call(self):

@@ -62,18 +62,23 @@ class TestBrevoProvider(BaseCase):
         self.assertEqual((request.method, request.path), ("POST", "/v3/transactionalSMS/send"))
         self.assertEqual(request.headers["api-key"], API_KEY)
         self.assertIn("application/json", request.headers["content-type"])
-        self.assertEqual(request.json, {
-            "sender": "Mairie",
-            "recipient": "33612345678",
-            "content": ACCENTED,
-            "type": "transactional",
-            "unicodeEnabled": True,
-        })
+        self.assertEqual(
+            request.json,
+            {
+                "sender": "Mairie",
+                "recipient": "33612345678",
+                "content": ACCENTED,
+                "type": "transactional",
+                "unicodeEnabled": True,
+            },
+        )
         self.assertIn(ACCENTED.encode("utf-8"), request.body)
         self.assertIn(int(result.provider_id), self.emulator.messages)
 
     def test_send_gsm_and_options(self):
-        provider = self._provider(dlr_url="https://odoo.example.com/sms_gateway/dlr/T", tag="odoo", sms_type="marketing")
+        provider = self._provider(
+            dlr_url="https://odoo.example.com/sms_gateway/dlr/T", tag="odoo", sms_type="marketing"
+        )
         first = self._send_one(provider, ref="a")
         second = self._send_one(provider, ref="b")
         self.assertTrue(first.ok and second.ok)
@@ -120,9 +125,13 @@ class TestBrevoProvider(BaseCase):
         self._assert_failed(self._send_one(self._provider(sender="Mairie de Villeneuve")), "sms_server", "sender")
 
     def test_rate_limited(self):
-        self.emulator.answer_next(EmulatorResponse(
-            429, {"code": "too_many_requests", "message": "Too many requests "}, headers={"x-sib-ratelimit-reset": "1"}
-        ))
+        self.emulator.answer_next(
+            EmulatorResponse(
+                429,
+                {"code": "too_many_requests", "message": "Too many requests "},
+                headers={"x-sib-ratelimit-reset": "1"},
+            )
+        )
         self._assert_failed(self._send_one(), "sms_server", "rate limit reached (HTTP 429): Too many requests")
 
     def test_unknown_error_code_and_payment_status(self):
@@ -166,7 +175,9 @@ class TestBrevoProvider(BaseCase):
         self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
 
     def test_html_error_page(self):
-        self.emulator.answer_next(EmulatorResponse(403, "<html><body><h1>Forbidden by WAF</h1></body></html>", "text/html"))
+        self.emulator.answer_next(
+            EmulatorResponse(403, "<html><body><h1>Forbidden by WAF</h1></body></html>", "text/html")
+        )
         result = self._send_one()
         self._assert_failed(result, "sms_server", "Forbidden by WAF")
         self.assertNotIn("<h1>", result.error_message)
@@ -216,8 +227,15 @@ class TestBrevoProvider(BaseCase):
         }
         for status, expected in cases.items():
             payload = {
-                "id": 4242, "to": "33612345678", "sms_count": 1, "credits_used": 1.0, "messageId": 1000001,
-                "remaining_credit": 41.0, "msg_status": status, "date": "2026-11-23 10:00:00", "type": "transactional",
+                "id": 4242,
+                "to": "33612345678",
+                "sms_count": 1,
+                "credits_used": 1.0,
+                "messageId": 1000001,
+                "remaining_credit": 41.0,
+                "msg_status": status,
+                "date": "2026-11-23 10:00:00",
+                "type": "transactional",
                 "reference": {"1": "ab1cde2fgh"},
             }
             reports = self.provider.parse_delivery_report(payload)

@@ -62,12 +62,15 @@ class TestContactExperienceProvider(BaseCase):
         self.assertTrue(result.ok)
         request = self.emulator.received[0]
         self.assertEqual((request.method, request.path), ("GET", "/ccv/webServicesCCV/SMS/sendSms.php"))
-        self.assertEqual(request.query, {
-            "number": "+33612345678",
-            "msg": ACCENTED,
-            "devCode": DEV_CODE,
-            "emetteur": "rdv@departement.example.fr",
-        })
+        self.assertEqual(
+            request.query,
+            {
+                "number": "+33612345678",
+                "msg": ACCENTED,
+                "devCode": DEV_CODE,
+                "emetteur": "rdv@departement.example.fr",
+            },
+        )
         self.assertEqual(request.body, b"")
         self.assertIn(result.provider_id, self.emulator.messages)
         self.assertEqual(self.emulator.messages[result.provider_id]["msg"], ACCENTED)
@@ -139,8 +142,9 @@ class TestContactExperienceProvider(BaseCase):
         self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider")
         self.emulator.answer_next(EmulatorResponse(200, b""))
         self._assert_failed(self._send_one(), "sms_server", "empty body")
-        self.emulator.answer_next(EmulatorResponse(200, "<html><body><b>Warning</b>: mysql_connect()</body></html>",
-                                                   "text/html"))
+        self.emulator.answer_next(
+            EmulatorResponse(200, "<html><body><b>Warning</b>: mysql_connect()</body></html>", "text/html")
+        )
         result = self._send_one()
         self._assert_failed(result, "sms_server", "Warning : mysql_connect()")
 

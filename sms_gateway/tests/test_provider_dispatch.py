@@ -54,7 +54,6 @@ def _messages(count):
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
 class TestProviderDispatch(BaseCase):
-
     def setUp(self):
         super().setUp()
         self.emulator = EchoEmulator().start()
@@ -130,7 +129,9 @@ class TestProviderDispatch(BaseCase):
     def test_exception_in_send_fails_its_chunk_only(self):
         connector = self._connector(batch_size=3, fail_refs={"ref4"})
         messages = _messages(9)
-        results = send_all(connector, messages, max_concurrency=4)
+        with self.assertLogs("odoo.addons.sms_gateway.providers.dispatch", "WARNING") as logs:
+            results = send_all(connector, messages, max_concurrency=4)
+        self.assertIn("test_echo raised while sending 3 message(s)", logs.output[0])
         self.assertEqual([r.ref for r in results], [m.ref for m in messages])
         failed = {r.ref: r for r in results if not r.ok}
         self.assertEqual(set(failed), {"ref3", "ref4", "ref5"})
@@ -154,7 +155,8 @@ class TestProviderDispatch(BaseCase):
                 return None  # a buggy connector
 
         messages = _messages(6)
-        results = send_all(Odd({}), messages, max_concurrency=2)
+        with self.assertLogs("odoo.addons.sms_gateway.providers.dispatch", "WARNING"):
+            results = send_all(Odd({}), messages, max_concurrency=2)
         self.assertEqual([r.ref for r in results], [m.ref for m in messages])
         self.assertIn("account exploded", results[0].error_message)
         self.assertEqual(results[0].failure_type, FAILURE_SERVER)

@@ -10,8 +10,9 @@ from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.generic_http import GenericHttpEmulator
 
 ACCENTED = "Fermeture exceptionnelle de la médiathèque jeudi — désolé 😕"
-JSON_PARAMS = json.dumps({"to": "{to}", "text": "{message}", "sender": "{sender}", "unicode": "{unicode}",
-                          "ref": "{ref}"})
+JSON_PARAMS = json.dumps(
+    {"to": "{to}", "text": "{message}", "sender": "{sender}", "unicode": "{unicode}", "ref": "{ref}"}
+)
 
 
 def _closed_port_url():
@@ -42,22 +43,23 @@ class TestGenericHttpProvider(BaseCase):
     def _provider(self, **config):
         session = LoopbackSession()
         self.addCleanup(session.close)
-        values = {"sender": "Mairie", "timeout": 2, "username": "user", "password": "pw", "api_key": "k-123",
-                  **config}
+        values = {"sender": "Mairie", "timeout": 2, "username": "user", "password": "pw", "api_key": "k-123", **config}
         return GenericHttpProvider(values, session=session)
 
     def _json_provider(self, **config):
-        return self._provider(**{
-            "base_url": self.emulator.url + "/sms/json",
-            "generic_method": "POST",
-            "generic_body_format": "json",
-            "generic_params": JSON_PARAMS,
-            "generic_auth": "header",
-            "generic_auth_name": "X-Api-Key",
-            "generic_success_rule": "json:status==100",
-            "generic_message_id_path": "result.smsIds.0",
-            **config,
-        })
+        return self._provider(
+            **{
+                "base_url": self.emulator.url + "/sms/json",
+                "generic_method": "POST",
+                "generic_body_format": "json",
+                "generic_params": JSON_PARAMS,
+                "generic_auth": "header",
+                "generic_auth_name": "X-Api-Key",
+                "generic_success_rule": "json:status==100",
+                "generic_message_id_path": "result.smsIds.0",
+                **config,
+            }
+        )
 
     def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
         return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
@@ -77,8 +79,9 @@ class TestGenericHttpProvider(BaseCase):
         self.assertEqual((request.method, request.path), ("POST", "/sms/json"))
         self.assertEqual(request.headers["x-api-key"], "k-123")
         self.assertIn("application/json", request.headers["content-type"])
-        self.assertEqual(request.json, {"to": "+33612345678", "text": ACCENTED, "sender": "Mairie", "unicode": "1",
-                                        "ref": "ref1"})
+        self.assertEqual(
+            request.json, {"to": "+33612345678", "text": ACCENTED, "sender": "Mairie", "unicode": "1", "ref": "ref1"}
+        )
         self.assertTrue(results[0].ok, results[0])
         self.assertEqual(results[0].provider_id, min(self.emulator.messages))
         self.assertTrue(results[0].provider_id.startswith("G"))
@@ -97,8 +100,10 @@ class TestGenericHttpProvider(BaseCase):
         results = self._send(body=ACCENTED, provider=provider)
         request = self.emulator.received[0]
         self.assertEqual((request.method, request.path), ("GET", "/send"))
-        self.assertEqual(request.query, {"text": ACCENTED, "to": "33612345678", "sender": "Mairie",
-                                         "pushtype": "alert", "token": "k-123"})
+        self.assertEqual(
+            request.query,
+            {"text": ACCENTED, "to": "33612345678", "sender": "Mairie", "pushtype": "alert", "token": "k-123"},
+        )
         self.assertEqual(request.body, b"")
         self.assertEqual(results[0].provider_id, min(self.emulator.messages))
 
@@ -117,15 +122,21 @@ class TestGenericHttpProvider(BaseCase):
         self.assertEqual(request.form, {"to": "+33612345678", "msg": ACCENTED, "from": "Mairie"})
         self.assertIn("m%C3%A9diath%C3%A8que", request.body.decode("ascii"), "form-encoded as UTF-8")
         self.assertEqual((results[0].ok, results[0].provider_id), (True, "ref1"), "no id path: our ref is the id")
-        self._assert_failed(self._send(number="+33600000009", provider=provider), "sms_server",
-                            "Refused by the gateway: KO Invalid number")
+        self._assert_failed(
+            self._send(number="+33600000009", provider=provider),
+            "sms_server",
+            "Refused by the gateway: KO Invalid number",
+        )
 
     def test_quoted_json_rule(self):
         for answer in ({"StatusCode": "1"}, {"StatusCode": 1}):
             with self.subTest(answer=answer):
                 self.emulator.answer_next(EmulatorResponse(200, answer))
-                results = self._send(provider=self._json_provider(generic_success_rule='json:StatusCode=="1"',
-                                                                  generic_message_id_path=""))
+                results = self._send(
+                    provider=self._json_provider(
+                        generic_success_rule='json:StatusCode=="1"', generic_message_id_path=""
+                    )
+                )
                 self.assertTrue(results[0].ok)
         self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "3", "StatusInfo": "Authorization failed"}))
         results = self._send(provider=self._json_provider(generic_success_rule='json:StatusCode=="1"'))
@@ -133,8 +144,9 @@ class TestGenericHttpProvider(BaseCase):
 
     def test_http_rule(self):
         self.emulator.answer_next(EmulatorResponse(202, b""))
-        self.assertTrue(self._send(provider=self._json_provider(generic_success_rule="http",
-                                                                generic_message_id_path=""))[0].ok)
+        self.assertTrue(
+            self._send(provider=self._json_provider(generic_success_rule="http", generic_message_id_path=""))[0].ok
+        )
 
     def test_success_without_id(self):
         self.emulator.answer_next(EmulatorResponse(200, {"status": 100, "result": {}}))
@@ -170,8 +182,10 @@ class TestGenericHttpProvider(BaseCase):
             ({"generic_auth": "oauth"}, "none, basic, header or param"),
             ({"base_url": "ftp://example.com"}, "full URL"),
             ({"generic_message_id_path": "a..b"}, "invalid message id path"),
-            ({"generic_body_format": "form", "generic_params": '{"to": "{to}", "m": {"x": "{message}"}}'},
-             "nested values"),
+            (
+                {"generic_body_format": "form", "generic_params": '{"to": "{to}", "m": {"x": "{message}"}}'},
+                "nested values",
+            ),
         ):
             with self.subTest(config=config):
                 provider = self._json_provider(**config)
@@ -207,8 +221,7 @@ class TestGenericHttpProvider(BaseCase):
         self._assert_failed(self._send(), "sms_server", "empty body")
 
     def test_html_page(self):
-        self.emulator.answer_next(EmulatorResponse(200, "<html><body><h2>Service down</h2></body></html>",
-                                                   "text/html"))
+        self.emulator.answer_next(EmulatorResponse(200, "<html><body><h2>Service down</h2></body></html>", "text/html"))
         results = self._send()
         self._assert_failed(results, "sms_server", "Service down")
         self.assertNotIn("<h2>", results[0].error_message)

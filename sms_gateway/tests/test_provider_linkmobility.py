@@ -70,13 +70,16 @@ class TestLinkMobilityProvider(BaseCase):
         self.assertIn("application/x-www-form-urlencoded; charset=UTF-8", request.headers["content-type"])
         expected_auth = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         self.assertIn(request.headers["authorization"], ("Basic " + expected_auth,))
-        self.assertEqual(request.form, {
-            "destinationAddress": "+33612345678",
-            "messageText": ACCENTED,
-            "originatingAddress": "RDV Mairie",
-            "originatorTON": "1",
-            "maxConcatenatedMessages": "10",
-        })
+        self.assertEqual(
+            request.form,
+            {
+                "destinationAddress": "+33612345678",
+                "messageText": ACCENTED,
+                "originatingAddress": "RDV Mairie",
+                "originatorTON": "1",
+                "maxConcatenatedMessages": "10",
+            },
+        )
         self.assertIn(urllib.parse.quote_plus(ACCENTED).encode(), request.body, "UTF-8 percent-encoding")
         self.assertEqual(result.provider_id, next(iter(self.emulator.messages)))
 

@@ -57,8 +57,16 @@ class TestMobimelProvider(BaseCase):
         results = self._send(body=ACCENTED, unicode=True)
         request = self.emulator.received[0]
         self.assertEqual((request.method, request.path), ("GET", "/api/envoyer/sms"))
-        self.assertEqual(request.query, {"key": KEY, "type": "premium", "message": ACCENTED,
-                                         "destinataires": "+33612345678", "expediteur": "Mairie"})
+        self.assertEqual(
+            request.query,
+            {
+                "key": KEY,
+                "type": "premium",
+                "message": ACCENTED,
+                "destinataires": "+33612345678",
+                "expediteur": "Mairie",
+            },
+        )
         self.assertEqual(request.body, b"")
         self.assertEqual((results[0].ok, results[0].provider_id), (True, "ref1"), "our ref is the id")
         self.assertEqual(len(self.emulator.messages), 1)
@@ -90,14 +98,20 @@ class TestMobimelProvider(BaseCase):
         self._assert_failed(self._send(), "sms_credit", "Crédit insuffisant")
 
     def test_sender_too_long(self):
-        self._assert_failed(self._send(provider=self._provider(sender="MairieDeVilleneuve")), "sms_acc",
-                            "expéditeur")
+        self._assert_failed(self._send(provider=self._provider(sender="MairieDeVilleneuve")), "sms_acc", "expéditeur")
 
     def test_error_codes(self):
-        for erreurs, failure_type in (("105", "sms_credit"), ("4", "sms_credit"), ("117", "sms_number_format"),
-                                      ("3", "sms_number_format"), ("101", "sms_acc"), (["118"], "sms_acc"),
-                                      ({"112": "Plus de crédit"}, "sms_credit"), ("107", "sms_server"),
-                                      ("  Erreur   inconnue ", "sms_server")):
+        for erreurs, failure_type in (
+            ("105", "sms_credit"),
+            ("4", "sms_credit"),
+            ("117", "sms_number_format"),
+            ("3", "sms_number_format"),
+            ("101", "sms_acc"),
+            (["118"], "sms_acc"),
+            ({"112": "Plus de crédit"}, "sms_credit"),
+            ("107", "sms_server"),
+            ("  Erreur   inconnue ", "sms_server"),
+        ):
             with self.subTest(erreurs=erreurs):
                 self.emulator.answer_next(EmulatorResponse(200, {"resultat": 0, "erreurs": erreurs}))
                 [result] = self._send()
@@ -121,8 +135,9 @@ class TestMobimelProvider(BaseCase):
         self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
 
     def test_connection_refused(self):
-        self._assert_failed(self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server",
-                            "connection refused")
+        self._assert_failed(
+            self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server", "connection refused"
+        )
 
     def test_invalid_json(self):
         self.emulator.answer_next(EmulatorResponse(200, '{"resultat": 1', "application/json"))

@@ -68,10 +68,18 @@ class TestOrangeProvider(BaseCase):
         provider = self._provider(orange_diffusion_name="Rappels", orange_category="info", orange_locale="fr_FR")
         results = self._send(body="Réunion à 18h", provider=provider)
         self.assertTrue(results[0].ok)
-        self.assertEqual(self.emulator.received[0].form, {
-            "token": TOKEN, "to": "+33612345678", "msg": "Réunion à 18h", "xcharset": "false",
-            "diffusionname": "Rappels", "category": "info", "locale": "fr_FR",
-        })
+        self.assertEqual(
+            self.emulator.received[0].form,
+            {
+                "token": TOKEN,
+                "to": "+33612345678",
+                "msg": "Réunion à 18h",
+                "xcharset": "false",
+                "diffusionname": "Rappels",
+                "category": "info",
+                "locale": "fr_FR",
+            },
+        )
 
     def test_identifier_as_json_string(self):
         self.emulator.answer_next(EmulatorResponse(200, '"abc-123"', "application/json"))
@@ -112,8 +120,9 @@ class TestOrangeProvider(BaseCase):
         self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
 
     def test_connection_refused(self):
-        self._assert_failed(self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server",
-                            "connection refused")
+        self._assert_failed(
+            self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server", "connection refused"
+        )
 
     def test_invalid_json_error(self):
         self.emulator.answer_next(EmulatorResponse(400, '{"message": ', "application/json"))

@@ -70,17 +70,20 @@ class TestOvhProvider(BaseCase):
         self.assertEqual(len(self.emulator.received), 1, "one call for the batch")
         request = self.emulator.received[0]
         self.assertEqual((request.method, request.path), ("GET", "/cgi-bin/sms/http2sms.cgi"))
-        self.assertEqual(request.query, {
-            "account": ACCOUNT,
-            "login": LOGIN,
-            "password": PASSWORD,
-            "from": "MAIRIE",
-            "to": "0033612345000,0033612345001,0033612345002",
-            "message": ACCENTED,  # parse_qs decodes UTF-8: a latin-1 or mangled text would differ
-            "smsCoding": "2",
-            "noStop": "1",
-            "contentType": "text/json",
-        })
+        self.assertEqual(
+            request.query,
+            {
+                "account": ACCOUNT,
+                "login": LOGIN,
+                "password": PASSWORD,
+                "from": "MAIRIE",
+                "to": "0033612345000,0033612345001,0033612345002",
+                "message": ACCENTED,  # parse_qs decodes UTF-8: a latin-1 or mangled text would differ
+                "smsCoding": "2",
+                "noStop": "1",
+                "contentType": "text/json",
+            },
+        )
         ids = sorted(self.emulator.messages)
         self.assertEqual([(r.ref, r.provider_id) for r in results], list(zip(["ref0", "ref1", "ref2"], ids)))
         self.assertTrue(all(r.ok for r in results))
@@ -105,12 +108,15 @@ class TestOvhProvider(BaseCase):
         ]
         results = self.provider.send(messages)
         calls = sorted((r.query["message"], r.query["smsCoding"], r.query["to"]) for r in self.emulator.received)
-        self.assertEqual(calls, [
-            ("Text A", "1", "0033612345001"),
-            ("Text A", "1", "0033612345001,0033612345003"),
-            ("Text A", "2", "0033612345004"),
-            ("Text B", "1", "0033612345002"),
-        ])
+        self.assertEqual(
+            calls,
+            [
+                ("Text A", "1", "0033612345001"),
+                ("Text A", "1", "0033612345001,0033612345003"),
+                ("Text A", "2", "0033612345004"),
+                ("Text B", "1", "0033612345002"),
+            ],
+        )
         self.assertEqual(sorted(r.ref for r in results), ["a", "b", "c", "d", "e"])
         self.assertEqual(len({r.provider_id for r in results}), 5)
         self.assertTrue(all(r.ok for r in results))
@@ -240,12 +246,18 @@ class TestOvhProvider(BaseCase):
 
     # -- delivery reports -----------------------------------------------------
     def test_parse_delivery_report(self):
-        for ptt, state, failure_type in (("1", "pending", None), ("3", "pending", None), ("4", "sent", None),
-                                         ("5", "error", "sms_not_delivered"), (6, "error", "sms_not_delivered")):
+        for ptt, state, failure_type in (
+            ("1", "pending", None),
+            ("3", "pending", None),
+            ("4", "sent", None),
+            ("5", "error", "sms_not_delivered"),
+            (6, "error", "sms_not_delivered"),
+        ):
             with self.subTest(ptt=ptt):
                 [report] = self.provider.parse_delivery_report({"id": "1000001", "ptt": ptt}, {})
-                self.assertEqual((report.provider_id, report.state, report.failure_type),
-                                 ("1000001", state, failure_type))
+                self.assertEqual(
+                    (report.provider_id, report.state, report.failure_type), ("1000001", state, failure_type)
+                )
 
     def test_parse_delivery_report_malformed(self):
         for payload in ({}, {"id": "1"}, {"ptt": "4"}, {"id": "1", "ptt": "x"}, {"id": "1", "ptt": "-2"}, None):

@@ -65,13 +65,18 @@ class TestSfrDmcProvider(BaseCase):
         result = self._send_one(body=ACCENTED, unicode=True)
         self.assertTrue(result.ok)
         request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path),
-                         ("POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/addSingleCall"))
+        self.assertEqual(
+            (request.method, request.path), ("POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/addSingleCall")
+        )
         self.assertEqual(set(request.form), {"authenticate", "messageUnitaire"})
-        self.assertEqual(json.loads(request.form["authenticate"]),
-                         {"serviceId": SERVICE_ID, "servicePassword": PASSWORD, "spaceId": SPACE_ID})
-        self.assertEqual(json.loads(request.form["messageUnitaire"]),
-                         {"media": "SMSUnicode", "textMsg": ACCENTED, "to": "+33612345678", "from": "MAIRIE"})
+        self.assertEqual(
+            json.loads(request.form["authenticate"]),
+            {"serviceId": SERVICE_ID, "servicePassword": PASSWORD, "spaceId": SPACE_ID},
+        )
+        self.assertEqual(
+            json.loads(request.form["messageUnitaire"]),
+            {"media": "SMSUnicode", "textMsg": ACCENTED, "to": "+33612345678", "from": "MAIRIE"},
+        )
         self.assertIn("%C3%A0", request.body.decode(), "à sent as UTF-8")
         self.assertEqual(result.provider_id, str(next(iter(self.emulator.messages))))
 
@@ -110,10 +115,13 @@ class TestSfrDmcProvider(BaseCase):
         self.assertEqual(self.emulator.messages, {})
 
     def test_credit_and_unknown_codes(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"success": False, "errorCode": "CREDIT_EXHAUSTED",
-                                                         "errorDetail": "Crédit épuisé  "}))
+        self.emulator.answer_next(
+            EmulatorResponse(200, {"success": False, "errorCode": "CREDIT_EXHAUSTED", "errorDetail": "Crédit épuisé  "})
+        )
         result = self._send_one()
-        self.assertEqual((result.failure_type, result.error_message), ("sms_credit", "Crédit épuisé (CREDIT_EXHAUSTED)"))
+        self.assertEqual(
+            (result.failure_type, result.error_message), ("sms_credit", "Crédit épuisé (CREDIT_EXHAUSTED)")
+        )
         self.emulator.answer_next(EmulatorResponse(200, {"success": False, "errorCode": "SOMETHING"}))
         self._assert_failed(self._send_one(), "sms_server", "SOMETHING")
         self.emulator.answer_next(EmulatorResponse(200, {"success": False}))
@@ -171,8 +179,16 @@ class TestSfrDmcProvider(BaseCase):
     # -- pushcra delivery reports -------------------------------------------------
     def _pushcra(self, status, call_id="26441597"):
         return {
-            "Username": SERVICE_ID, "Media": "SMS", "To": "33612345678", "Status": status, "Call_id": call_id,
-            "Broadcast_id": "1", "Contact_id": "2", "Ref_externe": "", "Space_id": SPACE_ID, "Date": "2026-11-23 10:00",
+            "Username": SERVICE_ID,
+            "Media": "SMS",
+            "To": "33612345678",
+            "Status": status,
+            "Call_id": call_id,
+            "Broadcast_id": "1",
+            "Contact_id": "2",
+            "Ref_externe": "",
+            "Space_id": SPACE_ID,
+            "Date": "2026-11-23 10:00",
         }
 
     def test_parse_pushcra_json(self):
@@ -192,8 +208,9 @@ class TestSfrDmcProvider(BaseCase):
             reports = self.provider.parse_delivery_report(payload)
             self.assertEqual(reports, self.provider.parse_delivery_report(dict(payload)), "idempotent")
             self.assertEqual(len(reports), 1)
-            self.assertEqual((reports[0].provider_id, reports[0].state, reports[0].failure_type),
-                             ("26441597", *expected), status)
+            self.assertEqual(
+                (reports[0].provider_id, reports[0].state, reports[0].failure_type), ("26441597", *expected), status
+            )
             self.assertEqual(reports[0].extra["To"], "33612345678")
 
     def test_parse_pushcra_raw_bodies(self):
@@ -205,8 +222,10 @@ class TestSfrDmcProvider(BaseCase):
             "<To>33612345678</To></cra><cra><Call_id>8</Call_id><Status>Expiré</Status></cra></cras>"
         ).encode()
         reports = self.provider.parse_delivery_report(xml)
-        self.assertEqual([(r.provider_id, r.state, r.failure_type) for r in reports],
-                         [("7", "sent", None), ("8", "error", "sms_expired")])
+        self.assertEqual(
+            [(r.provider_id, r.state, r.failure_type) for r in reports],
+            [("7", "sent", None), ("8", "error", "sms_expired")],
+        )
         single = "<cra><Call_id>9</Call_id><Status>Envoyé</Status></cra>"
         self.assertEqual(self.provider.parse_delivery_report(single)[0].state, "pending")
 

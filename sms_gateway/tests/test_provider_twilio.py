@@ -67,7 +67,9 @@ class TestTwilioProvider(BaseCase):
         self.assertEqual(len(self.emulator.received), 1)
         request = self.emulator.received[0]
         self.assertEqual((request.method, request.path), ("POST", f"/2010-04-01/Accounts/{SID}/Messages.json"))
-        self.assertEqual(request.headers["authorization"], "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode())
+        self.assertEqual(
+            request.headers["authorization"], "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        )
         self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
         self.assertEqual(request.form, {"To": "+33612345678", "Body": ACCENTED, "From": "+15005550006"})
         self.assertIn("%C3%A0", request.body.decode(), "accented text form-encoded as UTF-8")
@@ -125,7 +127,9 @@ class TestTwilioProvider(BaseCase):
         self._assert_failed(self._send(), "sms_server", "HTTP 429")
 
     def test_unknown_error_code_is_transient_and_stripped(self):
-        self.emulator.answer_next(EmulatorResponse(400, {"code": 21999, "message": "  Something   odd \n", "status": 400}))
+        self.emulator.answer_next(
+            EmulatorResponse(400, {"code": 21999, "message": "  Something   odd \n", "status": 400})
+        )
         self._assert_failed(self._send(), "sms_server", "Something odd (Twilio error 21999)")
 
     # -- odd answers ----------------------------------------------------------
@@ -212,28 +216,42 @@ class TestTwilioProvider(BaseCase):
                 if error_code:
                     payload["ErrorCode"] = error_code
                 [report] = self.provider.parse_delivery_report(payload, {})
-                self.assertEqual((report.provider_id, report.state, report.failure_type),
-                                 ("SM42", state, failure_type))
+                self.assertEqual((report.provider_id, report.state, report.failure_type), ("SM42", state, failure_type))
 
     def test_parse_delivery_report_malformed(self):
-        for payload in ({}, {"MessageSid": "SM1"}, {"MessageStatus": "delivered"},
-                        {"MessageSid": "SM1", "MessageStatus": "exploded"}, None, "MessageSid=SM1"):
+        for payload in (
+            {},
+            {"MessageSid": "SM1"},
+            {"MessageStatus": "delivered"},
+            {"MessageSid": "SM1", "MessageStatus": "exploded"},
+            None,
+            "MessageSid=SM1",
+        ):
             with self.subTest(payload=payload), self.assertRaises(ValueError):
                 self.provider.parse_delivery_report(payload, {})
 
     # -- signature --------------------------------------------------------------
     def test_signature_documented_vector(self):
         url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-        params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
-                  "From": "+14158675309", "To": "+18005551212"}
+        params = {
+            "CallSid": "CA1234567890ABCDE",
+            "Caller": "+14158675309",
+            "Digits": "1234",
+            "From": "+14158675309",
+            "To": "+18005551212",
+        }
         self.assertEqual(twilio_signature("12345", url, params), "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
         provider = self._provider(password="12345")
         self.assertTrue(provider.check_signature(url, params, {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
         self.assertTrue(provider.check_signature(url, params, {"x-twilio-signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
-        self.assertFalse(provider.check_signature(url, {**params, "Digits": "9999"},
-                                                  {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
-        self.assertFalse(provider.check_signature(url + "&x=1", params,
-                                                  {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}))
+        self.assertFalse(
+            provider.check_signature(
+                url, {**params, "Digits": "9999"}, {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}
+            )
+        )
+        self.assertFalse(
+            provider.check_signature(url + "&x=1", params, {"X-Twilio-Signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="})
+        )
 
     def test_signature_both_ways(self):
         url = "https://odoo.example.com/sms_gateway/dlr/twilio?account=7"
@@ -245,8 +263,9 @@ class TestTwilioProvider(BaseCase):
         self.assertTrue(self.provider.check_signature(url, payload, {"X-Twilio-Signature": signed_with_port}))
         forged = twilio_signature("another-token", url, payload)
         self.assertFalse(self.provider.check_signature(url, payload, {"X-Twilio-Signature": forged}))
-        self.assertFalse(self.provider.check_signature(url, {**payload, "MessageStatus": "failed"},
-                                                       {"X-Twilio-Signature": good}))
+        self.assertFalse(
+            self.provider.check_signature(url, {**payload, "MessageStatus": "failed"}, {"X-Twilio-Signature": good})
+        )
         self.assertFalse(self.provider.check_signature(url, payload, {}))
         self.assertFalse(self.provider.check_signature(url, payload, {"X-Twilio-Signature": "invalid 王"}))
         self.assertFalse(self._provider(password="").check_signature(url, payload, {"X-Twilio-Signature": good}))

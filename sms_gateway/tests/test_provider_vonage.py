@@ -65,10 +65,17 @@ class TestVonageProvider(BaseCase):
         request = self.emulator.received[0]
         self.assertEqual((request.method, request.path), ("POST", "/sms/json"))
         self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
-        self.assertEqual(request.form, {
-            "api_key": KEY, "api_secret": SECRET, "from": "Commune", "to": "33612345678", "text": ACCENTED,
-            "type": "unicode",
-        })
+        self.assertEqual(
+            request.form,
+            {
+                "api_key": KEY,
+                "api_secret": SECRET,
+                "from": "Commune",
+                "to": "33612345678",
+                "text": ACCENTED,
+                "type": "unicode",
+            },
+        )
         self.assertIn("%C3%A0", request.body.decode("ascii"), "à form-encoded as UTF-8")
         self.assertIn("%F0%9F%9A%B8", request.body.decode("ascii"), "emoji form-encoded as UTF-8")
         self.assertTrue(results[0].ok, results[0])
@@ -95,8 +102,9 @@ class TestVonageProvider(BaseCase):
 
     # -- documented errors ------------------------------------------------------
     def test_bad_credentials(self):
-        self._assert_failed(self._send(provider=self._provider(password="bad")), "sms_acc",
-                            "Bad Credentials (Vonage status 4)")
+        self._assert_failed(
+            self._send(provider=self._provider(password="bad")), "sms_acc", "Bad Credentials (Vonage status 4)"
+        )
 
     def test_per_message_statuses(self):
         for number, failure_type, text in (
@@ -134,8 +142,9 @@ class TestVonageProvider(BaseCase):
         self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
 
     def test_connection_refused(self):
-        self._assert_failed(self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server",
-                            "connection refused")
+        self._assert_failed(
+            self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server", "connection refused"
+        )
 
     def test_invalid_json(self):
         self.emulator.answer_next(EmulatorResponse(200, '{"messages": [', "application/json"))
@@ -198,8 +207,9 @@ class TestVonageProvider(BaseCase):
                 if err_code:
                     payload["err-code"] = err_code
                 [report] = self.provider.parse_delivery_report(payload, {})
-                self.assertEqual((report.provider_id, report.state, report.failure_type),
-                                 ("0A0000001", state, failure_type))
+                self.assertEqual(
+                    (report.provider_id, report.state, report.failure_type), ("0A0000001", state, failure_type)
+                )
 
     def test_parse_delivery_report_malformed(self):
         for payload in ({}, {"messageId": "1"}, {"status": "delivered"}, {"messageId": "1", "status": "lost"}, None):

@@ -44,9 +44,7 @@ class TestSmsCreditConcurrency(TransactionCase):
 
     def _queue(self, cr):
         env = api.Environment(cr, SUPERUSER_ID, {})
-        return env["sms.sms"].create(
-            {"number": "+33612345678", "body": "Rappel", "company_id": self.company_id}
-        )
+        return env["sms.sms"].create({"number": "+33612345678", "body": "Rappel", "company_id": self.company_id})
 
     def _balance(self):
         with self.cursor() as cr:
@@ -63,10 +61,13 @@ class TestSmsCreditConcurrency(TransactionCase):
                     try:
                         sms = self._queue(cr)
                         outcome.update(
-                            state=sms.state, failure_type=sms.failure_type, error=sms.error_message,
-                            attempts=attempt, at=time.monotonic(),
+                            state=sms.state,
+                            failure_type=sms.failure_type,
+                            error=sms.error_message,
+                            attempts=attempt,
+                            at=time.monotonic(),
                         )
-                        cr.commit()
+                        cr.commit()  # pylint: disable=invalid-commit
                         return
                     except SerializationFailure:
                         cr.rollback()
@@ -80,7 +81,7 @@ class TestSmsCreditConcurrency(TransactionCase):
             thread.join(timeout=1.0)
             self.assertTrue(thread.is_alive(), "the second sender must wait for the first one's reservation")
             committed_at = time.monotonic()
-            cr_a.commit()
+            cr_a.commit()  # pylint: disable=invalid-commit
         thread.join(timeout=30)
         self.assertFalse(thread.is_alive())
         self.assertGreater(outcome["at"], committed_at)

@@ -43,8 +43,9 @@ class TestSmsLedger(SmsGatewayCase):
         long_sms = self.queue_sms(self.company_a, "+33612345678", body="a" * 161)  # 2 GSM-7 segments
         emoji_sms = self.queue_sms(self.company_a, "+33612345678", body="Bonjour 🙂")  # 1 UCS-2 segment
         self.assertEqual((long_sms.sms_segment_count, long_sms.sms_encoding, long_sms.credit_charged), (2, "GSM-7", 4))
-        self.assertEqual((emoji_sms.sms_segment_count, emoji_sms.sms_encoding, emoji_sms.credit_charged),
-                         (1, "UCS-2", 2))
+        self.assertEqual(
+            (emoji_sms.sms_segment_count, emoji_sms.sms_encoding, emoji_sms.credit_charged), (1, "UCS-2", 2)
+        )
         self.assertEqual(self.balance(self.company_a), 14)
 
     def test_insufficient_credit_not_sent_not_charged(self):
@@ -59,7 +60,8 @@ class TestSmsLedger(SmsGatewayCase):
         self.assertFalse(sms.credit_charged)
         self.assertEqual(self.balance(self.company_a), 1)
         self.assertEqual(
-            self.env["sms.credit.move"].search_count([("company_id", "=", self.company_a.id)]), moves_before,
+            self.env["sms.credit.move"].search_count([("company_id", "=", self.company_a.id)]),
+            moves_before,
             "no ledger row for an SMS that was refused",
         )
         sms.send()
@@ -68,8 +70,10 @@ class TestSmsLedger(SmsGatewayCase):
 
     def test_batch_takes_what_fits_in_order(self):
         self.topup(self.company_a, 2)
-        sms = self.env["sms.sms"].sudo().create(
-            [{"number": "+3361234567%s" % i, "body": "Hello", "company_id": self.company_a.id} for i in range(4)]
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .create([{"number": f"+3361234567{i}", "body": "Hello", "company_id": self.company_a.id} for i in range(4)])
         )
         self.assertEqual(sms.mapped("state"), ["outgoing", "outgoing", "error", "error"])
         self.assertEqual(self.balance(self.company_a), 0)

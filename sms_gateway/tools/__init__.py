@@ -1,1 +1,1 @@
-from . import sms_segments  # noqa: F401
+from . import sms_segments

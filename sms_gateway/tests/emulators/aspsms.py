@@ -128,13 +128,15 @@ class AspsmsEmulator(ProviderEmulator):
                 status, description, reason, reason_text = "-1", "Not yet submitted or rejected", "212", "Rejected"
             else:
                 status, description, reason, reason_text = "0", "Delivered", "000", ""
-            notifications.append({
-                "TransactionReferenceNumber": ref,
-                "DeliveryStatus": status,
-                "DeliveryStatusDescription": description,
-                "SubmissionDate": "23.11.2026 10:00:00",
-                "NotificationDate": "23.11.2026 10:00:05",
-                "Reasoncode": reason if status != "0" else "",
-                "ReasoncodeDescription": reason_text,
-            })
+            notifications.append(
+                {
+                    "TransactionReferenceNumber": ref,
+                    "DeliveryStatus": status,
+                    "DeliveryStatusDescription": description,
+                    "SubmissionDate": "23.11.2026 10:00:00",
+                    "NotificationDate": "23.11.2026 10:00:05",
+                    "Reasoncode": reason if status != "0" else "",
+                    "ReasoncodeDescription": reason_text,
+                }
+            )
         return _status("1", "OK", DeliveryNotifications=notifications)

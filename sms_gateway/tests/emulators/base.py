@@ -75,9 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = headers.get("content-type", "")
         form, body_json = {}, None
         if "application/x-www-form-urlencoded" in ctype:
-            form = {
-                k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()
-            }
+            form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
         elif "json" in ctype and raw:
             try:
                 body_json = json.loads(raw)
@@ -95,7 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "timeout":
             time.sleep(emulator.hang_seconds)
         if mode == "http500":
-            response = EmulatorResponse(500, "<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html")
+            response = EmulatorResponse(
+                500, "<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html"
+            )
         else:
             response = emulator.take_forced() or emulator.handle(request)
         payload, content_type = response.encode()

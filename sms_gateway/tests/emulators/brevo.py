@@ -129,10 +129,13 @@ class BrevoEmulator(ProviderEmulator):
         message_id, segments = accepted
         with self._state_lock:
             remaining = 99999.0 if self.credits is None else self.credits
-        return EmulatorResponse(201, {
-            "reference": f"ab1cde2fgh3i4jklmno{message_id}",
-            "messageId": message_id,
-            "smsCount": segments,
-            "usedCredits": float(segments),
-            "remainingCredits": remaining,
-        })
+        return EmulatorResponse(
+            201,
+            {
+                "reference": f"ab1cde2fgh3i4jklmno{message_id}",
+                "messageId": message_id,
+                "smsCount": segments,
+                "usedCredits": float(segments),
+                "remainingCredits": remaining,
+            },
+        )

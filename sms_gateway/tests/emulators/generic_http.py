@@ -82,8 +82,16 @@ class GenericHttpEmulator(ProviderEmulator):
         if request.path == "/sms/json":
             return EmulatorResponse(200, {"status": 100, "result": {"smsIds": [sms_id]}})
         if request.path == "/send":
-            return EmulatorResponse(200, {"status": 1, "message": "OK", "ticket": sms_id, "cost": 1,
-                                          "credits": credits if credits is not None else 9999})
+            return EmulatorResponse(
+                200,
+                {
+                    "status": 1,
+                    "message": "OK",
+                    "ticket": sms_id,
+                    "cost": 1,
+                    "credits": credits if credits is not None else 9999,
+                },
+            )
         return EmulatorResponse(200, f"OK {sms_id}\n", "text/plain")
 
     @staticmethod

@@ -53,13 +53,16 @@ class LinkMobilityEmulator(ProviderEmulator):
         self._state_lock = threading.Lock()
 
     def _answer(self, code, message, ids=()):
-        return EmulatorResponse(200, {
-            "responseCode": code,
-            "responseMessage": message,
-            "timestamp": int(time.time() * 1000),
-            "traceId": uuid.uuid4().hex,
-            "messageIds": list(ids),
-        })
+        return EmulatorResponse(
+            200,
+            {
+                "responseCode": code,
+                "responseMessage": message,
+                "timestamp": int(time.time() * 1000),
+                "traceId": uuid.uuid4().hex,
+                "messageIds": list(ids),
+            },
+        )
 
     def handle(self, request):
         if (request.method, request.path.rstrip("/")) != ("POST", "/restapi/v1/sms/send"):

@@ -27,8 +27,20 @@ import threading
 from .base import EmulatorResponse, ProviderEmulator
 
 PATH = "/cgi-bin/sms/http2sms.cgi"
-FIELDS = {"account", "login", "password", "from", "to", "message", "noStop", "smsCoding", "class", "deferred",
-          "tag", "contentType"}
+FIELDS = {
+    "account",
+    "login",
+    "password",
+    "from",
+    "to",
+    "message",
+    "noStop",
+    "smsCoding",
+    "class",
+    "deferred",
+    "tag",
+    "contentType",
+}
 INVALID_NUMBERS = {"0033600000001"}
 GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
@@ -108,6 +120,11 @@ class OvhEmulator(ProviderEmulator):
             for number in numbers:
                 sms_id = str(next(self._ids))
                 ids.append(sms_id)
-                self.messages[sms_id] = {"to": number, "message": text, "coding": params.get("smsCoding", "1"),
-                                         "sender": sender, "no_stop": params.get("noStop", "0")}
+                self.messages[sms_id] = {
+                    "to": number,
+                    "message": text,
+                    "coding": params.get("smsCoding", "1"),
+                    "sender": sender,
+                    "no_stop": params.get("noStop", "0"),
+                }
         return self._answer(params, 100, credit_left=left, ids=ids, ids_key=self.ids_key)

@@ -67,7 +67,9 @@ class SfrDmcEmulator(ProviderEmulator):
         if unknown:
             return _failure("INVALID_PARAMETERS", f"Paramètre inconnu : {unknown[0]}", invalidParams=True)
         if (auth.get("serviceId"), auth.get("servicePassword"), str(auth.get("spaceId"))) != (
-            self.service_id, self.password, self.space_id
+            self.service_id,
+            self.password,
+            self.space_id,
         ):
             return _failure("AUTHENTICATION_FAILED", "Authentification échouée")
         text, to, media = message.get("textMsg"), message.get("to"), message.get("media")

@@ -40,12 +40,15 @@ ERROR_NUMBERS = {
 
 
 def _error(status, code, message):
-    return EmulatorResponse(status, {
-        "code": code,
-        "message": message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    })
+    return EmulatorResponse(
+        status,
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+    )
 
 
 def _segments(body):
@@ -55,8 +58,9 @@ def _segments(body):
 
 
 class TwilioEmulator(ProviderEmulator):
-    def __init__(self, account_sid="AC" + "0" * 31 + "1", auth_token="twilio-token", balance=None,
-                 price=0.0079, latency=0.0):
+    def __init__(
+        self, account_sid="AC" + "0" * 31 + "1", auth_token="twilio-token", balance=None, price=0.0079, latency=0.0
+    ):
         super().__init__(latency=latency)
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -88,9 +92,14 @@ class TwilioEmulator(ProviderEmulator):
         if resource == "Balance.json" and request.method == "GET":
             with self._state_lock:
                 balance = 1000.0 if self.balance is None else self.balance
-            return EmulatorResponse(200, {
-                "account_sid": self.account_sid, "balance": f"{balance:.5f}", "currency": self.currency,
-            })
+            return EmulatorResponse(
+                200,
+                {
+                    "account_sid": self.account_sid,
+                    "balance": f"{balance:.5f}",
+                    "currency": self.currency,
+                },
+            )
         if resource == "Messages.json" and request.method == "POST":
             return self._create_message(request)
         return _error(404, 20404, "The requested resource was not found")
@@ -119,17 +128,20 @@ class TwilioEmulator(ProviderEmulator):
                 self.balance -= cost
             sid = f"SM{next(self._ids):08x}{uuid.uuid4().hex[:24]}"
             self.messages[sid] = dict(form)
-        return EmulatorResponse(201, {
-            "sid": sid,
-            "account_sid": self.account_sid,
-            "to": to,
-            "from": form.get("From"),
-            "messaging_service_sid": form.get("MessagingServiceSid"),
-            "body": body,
-            "status": "queued",
-            "num_segments": str(segments),
-            "error_code": None,
-            "error_message": None,
-            "api_version": "2010-04-01",
-            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
-        })
+        return EmulatorResponse(
+            201,
+            {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": to,
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": body,
+                "status": "queued",
+                "num_segments": str(segments),
+                "error_code": None,
+                "error_message": None,
+                "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+            },
+        )

@@ -86,12 +86,14 @@ class VonageEmulator(ProviderEmulator):
                     self.balance -= self.price
                 message_id = f"{next(self._ids):016X}"
                 self.messages[message_id] = dict(params)
-                entries.append({
-                    "to": to,
-                    "message-id": message_id,
-                    "status": "0",
-                    "remaining-balance": f"{1000.0 if self.balance is None else self.balance:.8f}",
-                    "message-price": f"{self.price:.8f}",
-                    "network": "20810",
-                })
+                entries.append(
+                    {
+                        "to": to,
+                        "message-id": message_id,
+                        "status": "0",
+                        "remaining-balance": f"{1000.0 if self.balance is None else self.balance:.8f}",
+                        "message-price": f"{self.price:.8f}",
+                        "network": "20810",
+                    }
+                )
         return EmulatorResponse(200, {"message-count": str(parts), "messages": entries})
