@@ -11,6 +11,7 @@
     "data": [
         "security/sms_gateway_security.xml",
         "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
         "views/sms_gateway_account_views.xml",
         "views/sms_credit_move_views.xml",
         "views/sms_sms_views.xml",

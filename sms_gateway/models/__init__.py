@@ -1,1 +1,2 @@
 from . import ir_actions_server, res_company, res_config_settings, sms_credit_move, sms_gateway_account, sms_sms
+from . import sms_sms_delivery

@@ -1,8 +1,15 @@
+import json
 import logging
 import secrets
+import threading
+import uuid
+
+import psycopg2
+import requests
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import float_round
 
 from ..providers.base import PROVIDERS, ProviderError
 
@@ -12,11 +19,43 @@ MANAGER = "sms_gateway.group_sms_manager"
 
 # Settings handed to the connectors; every one of them is readable by SMS managers only.
 CONNECTOR_CONFIG_FIELDS = ("base_url", "sender", "timeout", "username", "password", "api_key", "service_id", "space_id")
+# Generic credential fields, in the order the form shows them.
+CREDENTIAL_FIELDS = ("username", "password", "api_key", "service_id", "space_id", "sender", "base_url")
+# Settings of the generic HTTP connector (config key = field name).
+GENERIC_HTTP_FIELDS = (
+    "generic_method",
+    "generic_body_format",
+    "generic_params",
+    "generic_auth",
+    "generic_auth_name",
+    "generic_success_rule",
+    "generic_message_id_path",
+)
+# Real providers, in the order of the selection (labels are the connectors' ``label``).
+PROVIDER_SELECTION = [
+    ("aspsms", "ASPSMS"),
+    ("brevo", "Brevo (transactional SMS)"),
+    ("clever", "Clever Technologies Multimedias"),
+    ("contact_experience", "Contact Experience (Gen-IP)"),
+    ("linkmobility", "Link Mobility (Netsize IPX REST)"),
+    ("mobimel", "Mobimel (Adista)"),
+    ("orange", "Orange Contact Everyone (API Light)"),
+    ("ovh", "OVHcloud SMS (http2sms)"),
+    ("sfr_dmc", "SFR Business DMC"),
+    ("twilio", "Twilio"),
+    ("vonage", "Vonage (Nexmo) SMS API"),
+    ("generic_http", "Generic HTTP gateway"),
+]
+WEBHOOK_ROUTE = "/sms_gateway/dlr/"
+# Connectors of the dispatch runs in progress in this process: {run key: {account id: connector}}. The run key
+# travels in the context (``sms_gateway_run``); one connector, hence one HTTP session, per account and run.
+_DISPATCH_RUNS = {}
 
 
 class SmsGatewayAccount(models.Model):
     _name = "sms.gateway.account"
     _description = "SMS Provider Account"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "company_id, sequence, id"
 
     name = fields.Char(required=True)
@@ -51,8 +90,90 @@ class SmsGatewayAccount(models.Model):
     webhook_token = fields.Char(
         groups=MANAGER, copy=False, readonly=True, default=lambda self: secrets.token_urlsafe(32)
     )
+    webhook_url = fields.Char(
+        "Delivery report URL",
+        compute="_compute_webhook_url",
+        groups=MANAGER,
+        help="Given to the provider with each SMS (or to be entered in the provider's console): the provider "
+        "calls it to report the delivery of each SMS. Keep it secret: it contains this account's token.",
+    )
+    has_delivery_reports = fields.Boolean(compute="_compute_provider_capabilities")
+    has_balance = fields.Boolean(compute="_compute_provider_capabilities")
+    # Provider-specific settings (manager only).
+    generic_method = fields.Selection([("GET", "GET"), ("POST", "POST")], "HTTP method", default="POST", groups=MANAGER)
+    generic_body_format = fields.Selection(
+        [("query", "Query string"), ("form", "Form (x-www-form-urlencoded)"), ("json", "JSON")],
+        "Body format",
+        default="form",
+        groups=MANAGER,
+        help="A GET call only sends its parameters in the query string.",
+    )
+    generic_params = fields.Text(
+        "Parameters (JSON)",
+        groups=MANAGER,
+        default='{"to": "{to}", "text": "{message}", "sender": "{sender}"}',
+        help="JSON object of the parameters sent; placeholders: {to} (E.164), {to_digits}, {message}, {sender}, "
+        "{ref}, {unicode} (1/0), {username}, {password}, {api_key}.",
+    )
+    generic_auth = fields.Selection(
+        [
+            ("none", "None (or in the parameters)"),
+            ("basic", "HTTP Basic (login / password)"),
+            ("header", "API key in a header"),
+            ("param", "API key as a parameter"),
+        ],
+        "Authentication",
+        default="none",
+        groups=MANAGER,
+    )
+    generic_auth_name = fields.Char("Header / parameter name", groups=MANAGER, help="e.g. X-Api-Key or apikey")
+    generic_success_rule = fields.Char(
+        "Success rule",
+        default="http",
+        groups=MANAGER,
+        help="http (any 2xx), text:<prefix> (text:OK) or json:<path>==<value> (json:status==100).",
+    )
+    generic_message_id_path = fields.Char(
+        "Message id path",
+        groups=MANAGER,
+        help="Dotted JSON path of the provider's message id (smsIds.0). Empty: our own reference is the id.",
+    )
+    brevo_sms_type = fields.Selection(
+        [("transactional", "Transactional"), ("marketing", "Marketing")],
+        "SMS type",
+        default="transactional",
+        groups=MANAGER,
+        help="Brevo holds marketing SMS at night, on Sundays and public holidays (France).",
+    )
+    ovh_no_stop = fields.Boolean(
+        "No STOP clause", default=True, groups=MANAGER, help="OVH: do not add the STOP mention (non-commercial SMS)."
+    )
+    extra_config = fields.Text(
+        "Advanced settings (JSON)",
+        groups=MANAGER,
+        help='Other connector settings as a JSON object, e.g. {"encodage": 3} (Clever), {"campaign_name": "..."} '
+        '(Link Mobility), {"mobimel_type": "premium"}, {"orange_locale": "fr_FR"}, {"lang": "fr"} (SFR).',
+    )
+    # Provider balance.
     provider_balance = fields.Float("Provider balance", readonly=True, help="Last balance reported by the provider.")
+    provider_balance_currency = fields.Char("Balance unit", readonly=True)
     provider_balance_date = fields.Datetime("Balance date", readonly=True)
+    provider_sms_price = fields.Float(
+        "Provider price of one SMS",
+        default=1.0,
+        digits=(16, 5),
+        help="What one SMS segment costs in the provider's balance unit: 1 for providers counting in credits, "
+        "the price per SMS for providers with a money balance (Twilio, Vonage). Used to compare the provider's "
+        "balance with the company's SMS credit.",
+    )
+    balance_gap_percent = fields.Float(
+        "Balance gap alert (%)",
+        default=20.0,
+        help="SMS managers are warned when the provider's balance (in SMS) and the company's SMS credit differ "
+        "by more than this percentage.",
+    )
+    balance_gap_warning = fields.Char("Balance gap", compute="_compute_balance_gap_warning")
+    balance_gap_alerted = fields.Boolean(readonly=True, copy=False)
     last_test_message = fields.Char("Last test result", readonly=True)
 
     _sql_constraints = [
@@ -60,15 +181,140 @@ class SmsGatewayAccount(models.Model):
         ("webhook_token_unique", "UNIQUE(webhook_token)", "The webhook token must be unique."),
     ]
 
+    # ------------------------------------------------------------------
+    # Computes and constraints
+    # ------------------------------------------------------------------
+    @api.depends("provider")
+    def _compute_provider_capabilities(self):
+        for account in self:
+            provider_class = PROVIDERS.get(account.provider)
+            account.has_delivery_reports = bool(provider_class and provider_class.has_delivery_reports)
+            # OVH has no balance call but reports the credit left in every answer (``last_balance``).
+            account.has_balance = bool(provider_class and provider_class.has_balance) or account.provider == "ovh"
+
+    @api.depends("webhook_token", "provider")
+    def _compute_webhook_url(self):
+        for account in self:
+            account.webhook_url = account._get_webhook_url() if account.has_delivery_reports else False
+
+    def _get_webhook_url(self):
+        self.ensure_one()
+        token = self.sudo().webhook_token
+        return f"{self.get_base_url().rstrip('/')}{WEBHOOK_ROUTE}{token}" if token else False
+
+    @api.depends("provider", "provider_balance", "provider_balance_date", "provider_sms_price", "balance_gap_percent")
+    def _compute_balance_gap_warning(self):
+        for account in self:
+            gap = account._get_balance_gap()
+            if gap is None or gap <= account.balance_gap_percent:
+                account.balance_gap_warning = False
+            else:
+                account.balance_gap_warning = _(
+                    "The provider's balance (%(provider)s SMS) and the company's SMS credit (%(ledger)s) differ by "
+                    "%(gap)s%%: check the top-ups and the provider account.",
+                    provider=float_round(account.provider_balance / (account.provider_sms_price or 1.0), 0),
+                    ledger=account.company_id.sms_credit_balance,
+                    gap=float_round(gap, 0),
+                )
+
+    def _get_balance_gap(self):
+        """Gap in percent between the provider's balance (converted to SMS) and the company's credit, or None
+        when there is nothing to compare (sandbox, no balance known)."""
+        self.ensure_one()
+        if self.provider == "sandbox" or not self.provider_balance_date:
+            return None
+        provider_sms = self.provider_balance / (self.provider_sms_price or 1.0)
+        ledger = self.company_id.sudo().sms_credit_balance
+        reference = max(abs(provider_sms), abs(ledger))
+        if not reference:
+            return 0.0
+        return abs(provider_sms - ledger) * 100.0 / reference
+
+    @api.constrains("provider", "username", "password", "api_key", "service_id", "space_id", "sender", "base_url")
+    def _check_required_credentials(self):
+        for account in self.sudo():
+            missing = account._get_missing_credentials()
+            if missing:
+                raise ValidationError(missing)
+
+    @api.constrains("provider", "extra_config", *GENERIC_HTTP_FIELDS)
+    def _check_connector_settings(self):
+        for account in self.sudo():
+            if account.extra_config:
+                try:
+                    extra = json.loads(account.extra_config)
+                except ValueError as e:
+                    raise ValidationError(
+                        _("Advanced settings must be a JSON object: %(error)s", error=str(e))
+                    ) from None
+                if not isinstance(extra, dict):
+                    raise ValidationError(_('Advanced settings must be a JSON object, like {"key": "value"}.'))
+            if account.provider == "generic_http":
+                connector = account._get_connector()
+                try:
+                    connector._settings()
+                except ProviderError as e:
+                    raise ValidationError(str(e)) from None
+
+    def _get_missing_credentials(self):
+        """A translated message naming the credentials this account's provider needs and lacks, or False."""
+        self.ensure_one()
+        provider_class = PROVIDERS.get(self.provider)
+        required = getattr(provider_class, "required_credentials", ()) or ()
+        labels = getattr(provider_class, "credential_labels", {}) or {}
+        missing = [name for name in required if not (self.sudo()[name] or "").strip()]
+        if not missing:
+            return False
+        return _(
+            'The %(provider)s account "%(account)s" needs: %(fields)s.',
+            provider=dict(self._fields["provider"]._description_selection(self.env)).get(self.provider),
+            account=self.name,
+            fields=", ".join(labels.get(name) or self._fields[name].string for name in missing),
+        )
+
+    # ------------------------------------------------------------------
+    # Connector
+    # ------------------------------------------------------------------
     @api.model
     def _get_for_company(self, company):
         """The account that sends for ``company`` now (first active one by sequence)."""
         return self.sudo().search([("company_id", "=", company.id), ("active", "=", True)], limit=1)
 
+    @api.model
+    def _gateway_find_by_token(self, token):
+        """The active account whose webhook token is ``token`` (sudo), or an empty recordset."""
+        if not token or len(token) < 20 or len(token) > 128:
+            return self.sudo().browse()
+        account = self.sudo().search([("webhook_token", "=", token)], limit=1)
+        if account and secrets.compare_digest(account.webhook_token.encode(), token.encode()):
+            return account
+        return self.sudo().browse()
+
     def _get_connector_config(self):
         self.ensure_one()
         account = self.sudo()
-        return {name: account[name] for name in CONNECTOR_CONFIG_FIELDS}
+        config = {}
+        if account.extra_config:
+            try:
+                extra = json.loads(account.extra_config)
+            except ValueError:
+                extra = None
+            if isinstance(extra, dict):
+                config.update(extra)
+        config.update({name: account[name] for name in CONNECTOR_CONFIG_FIELDS})
+        if account.provider == "generic_http":
+            config.update({name: account[name] for name in GENERIC_HTTP_FIELDS})
+        if account.provider == "brevo":
+            config["sms_type"] = account.brevo_sms_type or "transactional"
+        if account.provider == "ovh":
+            config["ovh_no_stop"] = account.ovh_no_stop
+        if account.has_delivery_reports:
+            config["dlr_url"] = account._get_webhook_url()
+        return config
+
+    def _gateway_new_session(self):
+        """The HTTP session of a dispatch run (keep-alive): the seam tests replace."""
+        return requests.Session()
 
     def _get_connector(self, session=None):
         """A connector for this account; pass ``session`` to reuse one HTTP session for a dispatch run."""
@@ -76,24 +322,80 @@ class SmsGatewayAccount(models.Model):
         provider_class = PROVIDERS.get(self.provider)
         if not provider_class:
             raise UserError(_("No connector is installed for the provider '%(provider)s'.", provider=self.provider))
-        return provider_class(self._get_connector_config(), session=session)
+        return provider_class(self._get_connector_config(), session=session or self._gateway_new_session())
 
+    # ------------------------------------------------------------------
+    # Dispatch runs: one connector (one keep-alive HTTP session) per account and run
+    # ------------------------------------------------------------------
+    @api.model
+    def _gateway_start_run(self):
+        """Open a dispatch run; return the context key to pass as ``sms_gateway_run``."""
+        key = uuid.uuid4().hex
+        _DISPATCH_RUNS[key] = {}
+        return key
+
+    def _gateway_run_connector(self):
+        """``(connector, owned)``: the connector of this account for the current dispatch run, created on first
+        use; ``owned`` is True when there is no run and the caller must end it (``_gateway_end_run``)."""
+        self.ensure_one()
+        run = _DISPATCH_RUNS.get(self.env.context.get("sms_gateway_run"))
+        if run is None:
+            return self._get_connector(), True
+        if self.id not in run:
+            run[self.id] = self._get_connector()
+        return run[self.id], False
+
+    @api.model
+    def _gateway_end_run(self, key_or_connectors, fetch_balance=True):
+        """Close the run's sessions and record each account's balance (from the last answer, or one balance
+        call per account and run)."""
+        connectors = (
+            _DISPATCH_RUNS.pop(key_or_connectors, {}) if isinstance(key_or_connectors, str) else key_or_connectors
+        )
+        for account_id, connector in connectors.items():
+            account = self.sudo().browse(account_id)
+            try:
+                balance = account._gateway_read_balance(connector, fetch=fetch_balance)
+            except ProviderError as error:
+                _logger.info("Balance of SMS account %s unavailable: %s", account_id, error)
+                balance = None
+            finally:
+                connector.close()
+            if balance is not None:
+                account._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
+        if (
+            connectors
+            and self.env.context.get("sms_gateway_auto_commit")
+            and not getattr(threading.current_thread(), "testing", False)
+        ):
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # outside the SMS transactions
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
     def action_test_connection(self):
         self.ensure_one()
+        missing = self._get_missing_credentials()
+        if missing:
+            raise UserError(missing)
         connector = self._get_connector()
         try:
             message = connector.test_connection()
-            balance = connector.get_balance() if connector.has_balance else None
+            balance = self._gateway_read_balance(connector)
         except ProviderError as error:
             self.last_test_message = _("Failed: %(error)s", error=error)
             return self._notify(_("Connection failed"), str(error), "danger")
         finally:
             connector.close()
-        values = {"last_test_message": _("OK: %(message)s", message=message)}
+        self.last_test_message = _("OK: %(message)s", message=message)
         if balance is not None:
-            values.update(provider_balance=balance, provider_balance_date=fields.Datetime.now())
-        self.write(values)
+            self._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
         return self._notify(_("Connection successful"), message, "success")
+
+    def action_regenerate_webhook_token(self):
+        """A new delivery report URL (the old one stops working at once)."""
+        for account in self:
+            account.sudo().webhook_token = secrets.token_urlsafe(32)
 
     def _notify(self, title, message, kind):
         return {
@@ -101,3 +403,98 @@ class SmsGatewayAccount(models.Model):
             "tag": "display_notification",
             "params": {"title": title, "message": message, "type": kind, "sticky": kind == "danger"},
         }
+
+    # ------------------------------------------------------------------
+    # Balance
+    # ------------------------------------------------------------------
+    def _gateway_read_balance(self, connector, fetch=True):
+        """The provider's balance as the connector knows it: ``last_balance`` (free, from the last answer),
+        else a balance call when the provider has one and ``fetch``; None when unknown. May raise
+        ProviderError."""
+        last = getattr(connector, "last_balance", None)
+        if last is not None:
+            return last
+        if fetch and connector.has_balance and self.provider != "sandbox":
+            return connector.get_balance()
+        return None
+
+    def _gateway_store_balance(self, balance, currency=None):
+        """Record the provider's balance and alert managers once when it is far from the company's credit.
+
+        Written with plain SQL in a savepoint so that dispatch runs of several workers never fail on a
+        concurrent update of the account row: the balance is informative, the SMS results are not."""
+        self.ensure_one()
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(
+                    """UPDATE sms_gateway_account SET provider_balance = %s, provider_balance_date = %s,
+                              provider_balance_currency = COALESCE(%s, provider_balance_currency)
+                        WHERE id = %s""",
+                    (balance, fields.Datetime.now(), currency or None, self.id),
+                    log_exceptions=False,
+                )
+        except psycopg2.Error as e:  # a concurrent balance update: keep the other one
+            _logger.info("Balance of SMS account %s not recorded: %s", self.id, e)
+            return
+        self.invalidate_recordset(["provider_balance", "provider_balance_date", "provider_balance_currency"])
+        self._gateway_check_balance_gap()
+
+    def _gateway_check_balance_gap(self):
+        """Schedule one activity for the company's SMS managers when the gap exceeds the threshold; re-arm the
+        alert once the gap is back under it."""
+        for account in self.sudo():
+            gap = account._get_balance_gap()
+            if gap is None:
+                continue
+            if gap > account.balance_gap_percent and not account.balance_gap_alerted:
+                account.balance_gap_alerted = True
+                note = account.balance_gap_warning
+                for manager in account._gateway_managers():
+                    account.activity_schedule(
+                        "mail.mail_activity_data_warning",
+                        summary=_("SMS provider balance differs from the SMS credit"),
+                        note=note,
+                        user_id=manager.id,
+                    )
+            elif gap <= account.balance_gap_percent and account.balance_gap_alerted:
+                account.balance_gap_alerted = False
+
+    def _gateway_managers(self):
+        self.ensure_one()
+        group = self.env.ref(MANAGER, raise_if_not_found=False)
+        if not group:
+            return self.env["res.users"]
+        return group.sudo().users.filtered(
+            lambda u: u.active and not u.share and not u._is_superuser() and self.company_id in u.company_ids
+        )
+
+    @api.model
+    def _cron_refresh_balances(self):
+        """Daily: ask every active account's provider for its balance."""
+        accounts = self.sudo().search([("active", "=", True), ("provider", "!=", "sandbox")])
+        for account in accounts.filtered(lambda a: PROVIDERS.get(a.provider) and PROVIDERS[a.provider].has_balance):
+            if account._get_missing_credentials():
+                continue
+            connector = account._get_connector()
+            try:
+                balance = account._gateway_read_balance(connector)
+            except ProviderError as error:
+                _logger.info("Balance of SMS account %s unavailable: %s", account.id, error)
+                continue
+            finally:
+                connector.close()
+            if balance is not None:
+                account._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
+
+
+class SmsGatewayAccountProviders(models.Model):
+    """The real providers, each backed by a connector of ``providers/``. When the values disappear (module
+    uninstalled), accounts fall back to the sandbox, which sends nothing: never a real SMS by surprise."""
+
+    _inherit = "sms.gateway.account"
+
+    provider = fields.Selection(
+        selection_add=PROVIDER_SELECTION,
+        ondelete={code: "set default" for code, _label in PROVIDER_SELECTION},
+    )

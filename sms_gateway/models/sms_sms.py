@@ -233,12 +233,32 @@ class SmsSms(models.Model):
     # Dispatch
     # ------------------------------------------------------------------
     def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
-        return super(SmsSms, self.with_context(sms_gateway_auto_commit=auto_commit)).send(
-            unlink_failed=unlink_failed,
-            unlink_sent=unlink_sent,
-            auto_commit=auto_commit,
-            raise_exception=raise_exception,
-        )
+        """Gateway SMS are sent by claim: at once in a committing run (cron, ``auto_commit``) and in tests;
+        inside a user transaction they stay queued and the queue cron is woken: a provider must never be
+        called for a row whose claim could still be rolled back (that is how stock Odoo sends duplicates)."""
+        # History readers may read SMS, not push them to a provider (stock Odoo: system only).
+        self.check_access("write")
+        gateway_sms = self.filtered("gateway_account_id")
+        others = self - gateway_sms
+        if others:
+            super(SmsSms, others).send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                auto_commit=auto_commit,
+                raise_exception=raise_exception,
+            )
+        gateway_sms = gateway_sms.filtered(lambda s: s.state == "outgoing" and not s.to_delete)
+        if not gateway_sms:
+            return
+        testing = getattr(threading.current_thread(), "testing", False)
+        if not auto_commit and not testing:
+            self._gateway_trigger_cron()
+            return
+        batch_size = self._gateway_params()["batch_size"]
+        ids = gateway_sms.ids
+        for start in range(0, len(ids), batch_size):
+            claimed = self.browse(ids[start : start + batch_size])._gateway_claim(auto_commit=auto_commit)
+            claimed._gateway_dispatch(auto_commit=auto_commit)
 
     @api.model
     def _process_queue(self, ids=None):
@@ -328,13 +348,14 @@ class SmsSms(models.Model):
                 )
                 for sms in account_sms
             ]
-            connector = account._get_connector()
+            connector, owned = account._gateway_run_connector()
             try:
                 results = send_all(
                     connector, messages, max_concurrency=account.max_concurrency or 1, rate_limit=account.rate_limit
                 )
             finally:
-                connector.close()
+                if owned:  # no dispatch run (direct call): close the session, keep the balance it reported
+                    account._gateway_end_run({account.id: connector}, fetch_balance=False)
             account_sms._gateway_apply_results(account, results)
         if claimed and self._gateway_auto_commit():
             self.env.cr.commit()  # pylint: disable=invalid-commit  # results of a provider call are never lost
