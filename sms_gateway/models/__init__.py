@@ -1,2 +1,3 @@
 from . import ir_actions_server, res_company, res_config_settings, sms_credit_move, sms_gateway_account, sms_sms
 from . import sms_sms_delivery
+from . import sms_credit_alert

@@ -158,6 +158,13 @@ class SmsGatewayAccount(models.Model):
     provider_balance = fields.Float("Provider balance", readonly=True, help="Last balance reported by the provider.")
     provider_balance_currency = fields.Char("Balance unit", readonly=True)
     provider_balance_date = fields.Datetime("Balance date", readonly=True)
+    cooldown_until = fields.Datetime(
+        "Skipped until",
+        readonly=True,
+        copy=False,
+        help="After a server or account error the account is skipped until this time and the next active account "
+        "of the company (by sequence) sends.",
+    )
     provider_sms_price = fields.Float(
         "Provider price of one SMS",
         default=1.0,
