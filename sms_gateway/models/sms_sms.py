@@ -358,7 +358,7 @@ class SmsSms(models.Model):
         gateway_sms = self.filtered("gateway_account_id")
         if gateway_sms and not self.env.su and not self.env.user.has_group("sms_gateway.group_sms_manager"):
             raise AccessError(_("Only SMS managers can resend SMS."))
-        res = super().action_set_outgoing()
+        res = super(SmsSms, self.sudo() if gateway_sms else self).action_set_outgoing()
         if gateway_sms:
             gateway_sms.sudo().write(
                 {"attempt_count": 0, "next_try_date": False, "error_message": False, "claimed_at": False}

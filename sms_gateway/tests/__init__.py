@@ -12,7 +12,9 @@ from . import (
     test_provider_sfr_dmc,
     test_provider_twilio,
     test_provider_vonage,
+    test_sms_automation,
     test_sms_credit_concurrency,
+    test_sms_dispatch_reliability,
     test_sms_ledger,
     test_sms_segments,
 )
