@@ -11,11 +11,14 @@
     "data": [
         "security/sms_gateway_security.xml",
         "security/ir.model.access.csv",
+        "security/sms_send_batch_security.xml",
         "data/ir_cron_data.xml",
         "views/sms_gateway_account_views.xml",
         "views/sms_credit_move_views.xml",
         "views/sms_sms_views.xml",
         "views/res_config_settings_views.xml",
+        "views/sms_send_batch_views.xml",
+        "wizards/sms_composer_views.xml",
         "views/sms_gateway_menus.xml",
     ],
     "demo": [
@@ -24,6 +27,10 @@
     "assets": {
         "web.assets_backend": [
             "sms_gateway/static/src/js/**/*",
+            "sms_gateway/static/src/components/**/*",
+        ],
+        "web.assets_tests": [
+            "sms_gateway/static/src/tours/**/*",
         ],
     },
     "installable": True,

@@ -17,6 +17,25 @@ class ResCompany(models.Model):
     sms_history_retention_days = fields.Integer(
         "Keep SMS history (days)", help="Older SMS are deleted by a daily cleanup. 0 keeps them forever."
     )
+    # Composer settings (Send SMS recap)
+    sms_max_length = fields.Integer(
+        "SMS maximum length",
+        help="Maximum number of characters a user may type in a message (the opt-out mention is not counted). "
+        "0: no limit.",
+    )
+    sms_optout_mention = fields.Char(
+        "SMS opt-out mention",
+        help="Appended to every mass SMS (e.g. STOP 36608); shown in the preview and counted in length and cost.",
+    )
+    sms_replace_accents = fields.Boolean(
+        "Replace accents missing from GSM-7",
+        help="Replace accented letters the GSM-7 alphabet lacks (ç, ê, ô...) by plain letters, so that a message "
+        "does not switch to the costlier unicode encoding.",
+    )
+    sms_forbid_admin = fields.Boolean(
+        "Forbid sending from the administrator account",
+        help="SMS cannot be sent from the shared administrator account, so that every send is traceable to a person.",
+    )
 
     def _compute_sms_credit_balance(self):
         moves = self.env["sms.credit.move"].sudo()

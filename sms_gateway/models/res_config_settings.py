@@ -18,6 +18,10 @@ class ResConfigSettings(models.TransientModel):
     sms_low_balance_threshold = fields.Integer(related="company_id.sms_low_balance_threshold", readonly=False)
     sms_history_retention_days = fields.Integer(related="company_id.sms_history_retention_days", readonly=False)
     sms_credit_balance = fields.Integer(related="company_id.sms_credit_balance")
+    sms_max_length = fields.Integer(related="company_id.sms_max_length", readonly=False)
+    sms_optout_mention = fields.Char(related="company_id.sms_optout_mention", readonly=False)
+    sms_replace_accents = fields.Boolean(related="company_id.sms_replace_accents", readonly=False)
+    sms_forbid_admin = fields.Boolean(related="company_id.sms_forbid_admin", readonly=False)
 
     @api.depends("group_sms_user_everyone")
     def _compute_sms_restrict_sending(self):

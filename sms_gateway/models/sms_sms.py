@@ -110,6 +110,7 @@ class SmsSms(models.Model):
         default_origin = self.env.context.get("sms_origin") or self._gateway_default_origin(vals_list)
         counts = {}
         formatted = {}
+        trusted_e164 = self.env.context.get("sms_gateway_numbers_e164")
         for vals, company in zip(vals_list, companies, strict=True):
             vals.setdefault("company_id", company.id)
             vals.setdefault("origin_label", default_origin.get(vals.get("mail_message_id")) or default_origin.get(None))
@@ -130,6 +131,8 @@ class SmsSms(models.Model):
             if not number:
                 vals.update(state="error", failure_type="sms_number_missing", error_message=_("Missing number"))
                 continue
+            if trusted_e164 and number.startswith("+"):
+                continue  # already sanitized to E.164 by the caller (composer recipients analysis)
             country = partner_country.get(vals.get("partner_id")) or company.country_id.code
             key = (number, country)
             if key not in formatted:

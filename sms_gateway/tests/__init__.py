@@ -13,8 +13,10 @@ from . import (
     test_provider_twilio,
     test_provider_vonage,
     test_sms_automation,
+    test_sms_composer,
     test_sms_credit_concurrency,
     test_sms_dispatch_reliability,
     test_sms_ledger,
     test_sms_segments,
+    test_sms_tour,
 )

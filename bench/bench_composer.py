@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Benchmark of the contacts list "Send SMS" (sms.composer, mass mode): Odoo's stock composer vs sms_gateway's.
+
+Creates a scratch database (dropped at the end) with ``contacts`` and ``sms`` only, creates N contacts
+(default 100,000) with valid French mobiles, then measures in separate Odoo processes (so that each peak memory
+is its own):
+
+* stock: Odoo's composer, ``sms_gateway`` not installed, on the largest selection it accepts (its ``res_ids``
+  is a repr'd list that ``literal_eval`` refuses past 100 KiB: ``--stock-n``, default 10,000);
+* ours, same contacts, after installing ``sms_gateway`` (sandbox account, enough credit);
+* ours, all N contacts selected by domain ("select all", beyond ``web.active_ids_limit``).
+
+(a) opening the recap = the form's first ``onchange`` (defaults and every field the dialog shows);
+(b) queueing = "Put in queue"/"Send" (``action_send_sms``) and the flush of what it wrote.
+Each measure runs in a transaction that is rolled back, so every run sees the same database.
+
+    python3 bench/bench_composer.py [--n 100000] [--stock-n 10000] [--db NAME] [--db-host 127.0.0.1]
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+BODY = "Bonjour, répétition ce soir à 20h30 salle des fêtes. Merci de confirmer."
+TARGET_RECAP_SECONDS = 3.0
+TARGET_RATIO = 1.2
+
+
+def odoo_cmd(args, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "odoo",
+        "-d",
+        args.db,
+        "--db_host",
+        args.db_host,
+        "--addons-path",
+        args.addons_path,
+        "--http-port",
+        str(args.http_port),
+        "--without-demo=all",
+        "--log-level=warn",
+        "--stop-after-init",
+        *extra,
+    ]
+
+
+def run(cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def worker(args):
+    """Runs in a child process: one measure, printed as one JSON line."""
+    import odoo
+    from odoo import api
+
+    odoo.tools.config.parse_config(["--db_host", args.db_host, "--addons-path", args.addons_path])
+    registry = odoo.modules.registry.Registry(args.db)
+    result = {"rss_start_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        if args.worker == "populate":
+            partners = env["res.partner"].with_context(tracking_disable=True, mail_create_nolog=True)
+            france = env.ref("base.fr")
+            for start in range(0, args.n, 10000):
+                partners.create(
+                    [
+                        {"name": f"Bench {i}", "mobile": f"+336{10000000 + i:08d}", "country_id": france.id}
+                        for i in range(start, min(start + 10000, args.n))
+                    ]
+                )
+                cr.commit()
+            print(json.dumps({"created": args.n}))
+            return
+        if args.worker == "setup":
+            company = env.ref("base.main_company")
+            env["sms.gateway.account"].create({"name": "Bench", "provider": "sandbox", "company_id": company.id})
+            env["sms.credit.move"].create({"company_id": company.id, "move_type": "topup", "quantity": 10**9})
+            cr.commit()
+            print(json.dumps({"setup": True}))
+            return
+        admin = env.ref("base.user_admin")
+        env = api.Environment(cr, admin.id, {"lang": "en_US", "tz": "UTC"})
+        partners = env["res.partner"].search([("name", "=like", "Bench %")], order="id")
+        ids = partners.ids[: args.n]
+        context = {
+            "active_model": "res.partner",
+            "active_ids": ids,
+            "default_composition_mode": "mass",
+            "default_mass_keep_log": True,
+            "default_res_ids": ids,
+        }
+        if args.select_all:
+            limit = int(env["ir.config_parameter"].sudo().get_param("web.active_ids_limit", 20000))
+            context.update(
+                active_ids=ids[:limit], default_res_ids=ids[:limit], active_domain=[("name", "=like", "Bench %")]
+            )
+        Composer = env["sms.composer"].with_context(**context)
+        spec = {name: {} for name in Composer.get_views([(False, "form")])["models"]["sms.composer"]}
+        env.invalidate_all()
+        start = time.perf_counter()
+        values = Composer.onchange({}, [], spec)["value"]
+        result["recap_s"] = time.perf_counter() - start
+        result["recipients"] = values.get("sms_recipient_count") or values.get("res_ids_count")
+        result["credit_needed"] = values.get("sms_credit_needed")
+        env.invalidate_all()
+        start = time.perf_counter()
+        composer = Composer.create({"body": BODY})
+        composer.action_send_sms()
+        env.flush_all()
+        result["queue_s"] = time.perf_counter() - start
+        cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing'")
+        result["queued"] = cr.fetchone()[0]
+        cr.rollback()
+    result["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def measure(args, name, n, select_all=False):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--db", args.db, "--n", str(n)]
+    cmd += ["--db-host", args.db_host, "--addons-path", args.addons_path]
+    if select_all:
+        cmd.append("--select-all")
+    output = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100000, help="contacts created and selected by domain")
+    parser.add_argument("--stock-n", type=int, default=10000, help="contacts sent by both composers")
+    parser.add_argument("--db", default=f"sms_gateway_bench_{os.getpid()}")
+    parser.add_argument("--db-host", default="127.0.0.1")
+    parser.add_argument("--http-port", type=int, default=8072)
+    parser.add_argument("--addons-path", default=None)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--select-all", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.addons_path:
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        ci = subprocess.run([sys.executable, os.path.join(here, ".ci", "odoo_env.py")], capture_output=True, text=True)
+        args.addons_path = ci.stdout.strip() or here
+    if args.worker:
+        worker(args)
+        return
+    env = dict(os.environ, PGHOST=args.db_host)
+    subprocess.run(["dropdb", "--if-exists", args.db], env=env, check=True)
+    subprocess.run(["createdb", args.db], env=env, check=True)
+    try:
+        start = time.perf_counter()
+        run(odoo_cmd(args, "-i", "contacts,sms"))
+        measure(args, "populate", args.n)
+        print(f"scratch database {args.db}: {args.n:,} contacts in {time.perf_counter() - start:.0f} s")
+        stock = measure(args, "stock", args.stock_n)
+        run(odoo_cmd(args, "-i", "sms_gateway"))
+        measure(args, "setup", 0)
+        ours = measure(args, "ours", args.stock_n)
+        ours_all = measure(args, "ours", args.n, select_all=True)
+    finally:
+        subprocess.run(["dropdb", "--if-exists", args.db], env=env, check=False)
+    rows = [
+        ("recipients", "recipients", "{:,}"),
+        ("(a) open recap (s)", "recap_s", "{:.2f}"),
+        ("(b) queue (s)", "queue_s", "{:.2f}"),
+        ("SMS queued", "queued", "{:,}"),
+        ("peak memory (MB)", "rss_peak_mb", "{:.0f}"),
+    ]
+    print()
+    header = f"{'':24}{'stock ' + format(args.stock_n, ','):>16}{'ours ' + format(args.stock_n, ','):>16}"
+    print(header + f"{'ratio':>8}{'ours ' + format(args.n, ',') + ' (all)':>22}")
+    for label, key, fmt in rows:
+        ratio = ours[key] / stock[key] if stock.get(key) else float("nan")
+        print(
+            f"{label:24}{fmt.format(stock[key]):>16}{fmt.format(ours[key]):>16}{ratio:>8.2f}"
+            f"{fmt.format(ours_all[key]):>22}"
+        )
+    queue_ratio = ours["queue_s"] / stock["queue_s"]
+    memory_ratio = ours["rss_peak_mb"] / stock["rss_peak_mb"]
+    print()
+    print(f"recap for {args.n:,} contacts: {ours_all['recap_s']:.2f} s (target <= {TARGET_RECAP_SECONDS} s)")
+    print(f"queueing ours/stock: {queue_ratio:.2f} (target <= {TARGET_RATIO})")
+    print(f"peak memory ours/stock: {memory_ratio:.2f} (target <= {TARGET_RATIO})")
+
+
+if __name__ == "__main__":
+    main()
