@@ -9,7 +9,6 @@ import requests
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import float_round
 
 from ..providers.base import PROVIDERS, ProviderError
 
@@ -219,9 +218,9 @@ class SmsGatewayAccount(models.Model):
                 account.balance_gap_warning = _(
                     "The provider's balance (%(provider)s SMS) and the company's SMS credit (%(ledger)s) differ by "
                     "%(gap)s%%: check the top-ups and the provider account.",
-                    provider=float_round(account.provider_balance / (account.provider_sms_price or 1.0), 0),
+                    provider=round(account.provider_balance / (account.provider_sms_price or 1.0)),
                     ledger=account.company_id.sms_credit_balance,
-                    gap=float_round(gap, 0),
+                    gap=round(gap),
                 )
 
     def _get_balance_gap(self):

@@ -1,4 +1,6 @@
 from . import (
+    test_gateway_delivery,
+    test_gateway_providers,
     test_provider_aspsms,
     test_provider_brevo,
     test_provider_clever,
