@@ -17,6 +17,7 @@ _logger = logging.getLogger(__name__)
 
 # SMS still waiting for the provider: their credit is reserved, not settled.
 PENDING_STATES = ("outgoing", "process")
+# Failures that tell about the account rather than the SMS: the account cools down, the next one takes over.
 ACCOUNT_FAILURES = {FAILURE_ACCOUNT, FAILURE_CREDIT}
 FAILOVER_FAILURES = TRANSIENT_FAILURES | ACCOUNT_FAILURES
 
@@ -101,21 +102,31 @@ class SmsSms(models.Model):
     @api.model
     def _gateway_prepare_vals(self, vals_list):
         """Fill company, account, normalised number, segments and origin in the values of new SMS."""
+        gateway_company_ids = self.env["sms.gateway.account"]._gateway_company_ids()
+        if not gateway_company_ids:
+            return  # no company sends through the gateway: stock Odoo, untouched
         companies = self._gateway_resolve_companies(vals_list)
         accounts = {}
         partners = (
             self.env["res.partner"].browse({vals["partner_id"] for vals in vals_list if vals.get("partner_id")}).sudo()
         )
         partner_country = {p.id: p.country_id.code for p in partners}
-        default_origin = self.env.context.get("sms_origin") or self._gateway_default_origin(vals_list)
+        origin_by_message = self._gateway_default_origin(vals_list)
         counts = {}
         formatted = {}
         trusted_e164 = self.env.context.get("sms_gateway_numbers_e164")
         for vals, company in zip(vals_list, companies, strict=True):
             vals.setdefault("company_id", company.id)
-            vals.setdefault("origin_label", default_origin.get(vals.get("mail_message_id")) or default_origin.get(None))
+            vals.setdefault(
+                "origin_label",
+                self.env.context.get("sms_origin")
+                or origin_by_message.get(vals.get("mail_message_id"))
+                or origin_by_message[None],
+            )
             if company.id not in accounts:
-                accounts[company.id] = self.env["sms.gateway.account"]._get_for_company(company)
+                accounts[company.id] = company.id in gateway_company_ids and self.env[
+                    "sms.gateway.account"
+                ]._get_for_company(company)
             account = accounts[company.id]
             if not account:
                 continue  # no account: stock Odoo (IAP) path, nothing changes
@@ -168,6 +179,8 @@ class SmsSms(models.Model):
     def _gateway_default_origin(self, vals_list):
         """Origin labels when the caller gave none: the application (model) the message was posted on."""
         origins = {None: _("Code")}
+        if self.env.context.get("sms_origin"):
+            return origins
         message_ids = {vals["mail_message_id"] for vals in vals_list if vals.get("mail_message_id")}
         if message_ids:
             messages = self.env["mail.message"].sudo().browse(message_ids)

@@ -23,6 +23,8 @@ class SmsGatewayCase(TransactionCase):
         )
 
         def user(login, groups, company):
+            # like real office users: they may edit contacts (post on them) and export lists
+            groups = f"{groups},base.group_partner_manager,base.group_allow_export"
             return new_test_user(
                 cls.env,
                 login=login,
@@ -40,7 +42,7 @@ class SmsGatewayCase(TransactionCase):
             {"name": "Alice Martin", "mobile": "06 12 34 56 78", "country_id": france.id, "company_id": False}
         )
         cls.partner_b = cls.env["res.partner"].create(
-            {"name": "Bruno Petit", "mobile": "+33 7 12 34 56 78", "country_id": france.id, "company_id": False}
+            {"name": "Bruno Petit", "mobile": "+33 7 51 23 45 67", "country_id": france.id, "company_id": False}
         )
 
     @classmethod
