@@ -1,6 +1,6 @@
-from odoo.addons.sms.tests.common import MockSMS
-
 from odoo.tests import tagged
+
+from odoo.addons.sms.tests.common import MockSMS
 
 from .common import SmsGatewayCase
 
