@@ -14,6 +14,12 @@ class SmsGatewayAccount(models.Model):
     def _gateway_company_ids(self):
         return frozenset(self.sudo().search([("active", "=", True)]).company_id.ids)
 
+    @api.model
+    def _get_for_company(self, company):
+        if company.id not in self._gateway_company_ids():
+            return self.sudo().browse()
+        return super()._get_for_company(company)
+
     @api.model_create_multi
     def create(self, vals_list):
         self.env.registry.clear_cache()
