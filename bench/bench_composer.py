@@ -101,7 +101,7 @@ def worker(args):
                 active_ids=ids[:limit], default_res_ids=ids[:limit], active_domain=[("name", "=like", "Bench %")]
             )
         Composer = env["sms.composer"].with_context(**context)
-        spec = {name: {} for name in Composer.get_views([(False, "form")])["models"]["sms.composer"]}
+        spec = {name: {} for name in Composer.get_views([(False, "form")])["models"]["sms.composer"]["fields"]}
         env.invalidate_all()
         start = time.perf_counter()
         values = Composer.onchange({}, [], spec)["value"]
@@ -126,8 +126,10 @@ def measure(args, name, n, select_all=False):
     cmd += ["--db-host", args.db_host, "--addons-path", args.addons_path]
     if select_all:
         cmd.append("--select-all")
-    output = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    process = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if process.returncode:
+        sys.exit(f"{name} measure failed:\n{process.stderr[-3000:]}")
+    return json.loads(process.stdout.strip().splitlines()[-1])
 
 
 def main():
