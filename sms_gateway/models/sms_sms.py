@@ -1,9 +1,11 @@
 import logging
 import random
 import threading
+import time
 from datetime import timedelta
 
 import phonenumbers
+import psycopg2
 from psycopg2.extras import execute_values
 
 from odoo import _, api, fields, models, tools
@@ -341,6 +343,7 @@ class SmsSms(models.Model):
                     self.env["ir.cron"]._notify_progress(done=done, remaining=self._gateway_queued_count())
             else:
                 self._gateway_trigger_cron()  # more than one run's worth: go on in the next run
+            self._gateway_settle_reserved(auto_commit=auto_commit)
         except Exception:
             _logger.exception("Failed processing the SMS gateway queue")
             if auto_commit:
@@ -431,8 +434,7 @@ class SmsSms(models.Model):
         if limit:
             query += " LIMIT %s"
             args.append(limit)
-        cr.execute(query + " FOR UPDATE SKIP LOCKED", args)
-        rows = cr.fetchall()
+        rows = self._gateway_select_for_update(query + " FOR UPDATE SKIP LOCKED", args, auto_commit)
         if not rows:
             return self.browse()
         by_company = {}
@@ -482,6 +484,24 @@ class SmsSms(models.Model):
                 )
                 claimed = self.browse(sorted(row[0] for row in cr.fetchall()))
         return claimed
+
+    def _gateway_select_for_update(self, query, args, auto_commit=None):
+        """Run a ``SELECT ... FOR UPDATE SKIP LOCKED`` at the start of a transaction. Under REPEATABLE READ a
+        row another run updates and commits while the query scans raises a serialization failure: in a
+        committing run, start a fresh transaction and try again (nothing of ours is lost, the previous
+        transaction was just committed)."""
+        cr = self.env.cr
+        for attempt in range(5):
+            try:
+                cr.execute(query, args, log_exceptions=not self._gateway_auto_commit(auto_commit))
+                return cr.fetchall()
+            except psycopg2.errors.SerializationFailure:
+                if not self._gateway_auto_commit(auto_commit) or attempt == 4:
+                    raise
+                cr.rollback()
+                self.env.invalidate_all()
+                time.sleep(random.uniform(0.01, 0.05))
+        return []
 
     @api.model
     def _gateway_company_accounts(self, company_id):
@@ -679,6 +699,27 @@ class SmsSms(models.Model):
         charged.write({"credit_charged": 0})
         self._gateway_settle_moves()
 
+    @api.model
+    def _gateway_settle_reserved(self, auto_commit=None):
+        """Settle the reservations whose SMS all got an answer. Runs in parallel each settle what their own
+        snapshot shows, so the last SMS of a reservation shared by two runs could be left "reserved" by both:
+        every run ends with this pass, after its last commit, which sees the work of the runs that finished
+        before it."""
+        if self._gateway_auto_commit(auto_commit):
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # a fresh snapshot: see the other runs' results
+        rows = self._gateway_select_for_update(
+            """SELECT m.id FROM sms_credit_move m
+                WHERE m.state = 'reserved' AND m.move_type = 'consumption'
+                  AND NOT EXISTS (SELECT 1 FROM sms_sms s WHERE s.credit_move_id = m.id AND s.state IN %s)
+                  FOR UPDATE OF m SKIP LOCKED""",
+            (PENDING_STATES,),
+            auto_commit,
+        )
+        if rows:
+            self.env["sms.credit.move"].sudo().browse([row[0] for row in rows]).write({"state": "done"})
+            if self._gateway_auto_commit(auto_commit):
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
     def _gateway_settle_moves(self):
         """Mark consumption moves done once none of their SMS waits for the provider any more."""
         moves = self.credit_move_id.filtered(lambda m: m.state == "reserved")
@@ -704,12 +745,15 @@ class SmsSms(models.Model):
         are reconciled: sent, or queued again. The others are flagged "Sending interrupted — not resent" and
         refunded; a manager may resend them explicitly (History, Resend)."""
         grace = self._gateway_params()["interrupted_after"]
-        self.env.cr.execute(
+        if self._gateway_auto_commit(auto_commit):
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # a fresh snapshot for the SKIP LOCKED below
+        rows = self._gateway_select_for_update(
             """SELECT id FROM sms_sms WHERE state = 'process' AND gateway_account_id IS NOT NULL
                   AND (claimed_at IS NULL OR claimed_at <= %s) ORDER BY id FOR UPDATE SKIP LOCKED""",
             (fields.Datetime.now() - timedelta(seconds=grace),),
+            auto_commit,
         )
-        ids = [row[0] for row in self.env.cr.fetchall()]
+        ids = [row[0] for row in rows]
         if not ids:
             return self.browse()
         interrupted = self.browse(ids)
