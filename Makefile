@@ -1,14 +1,14 @@
 # sms_gateway — needs Odoo 18.0 installed for python3 and PostgreSQL running.
 PYTHON ?= python3
 DEMO_DB ?= sms_gateway_demo
-.PHONY: demo test lint check-odoo test-stock bench
+.PHONY: demo test lint check-odoo test-stock test-faults bench bench-workers
 
 check-odoo:
 	@$(PYTHON) .ci/odoo_env.py > /dev/null
 
 lint:
-	$(PYTHON) -m ruff check sms_gateway bench .ci
-	$(PYTHON) -m ruff format --check sms_gateway bench .ci
+	$(PYTHON) -m ruff check sms_gateway bench .ci tests_faults
+	$(PYTHON) -m ruff format --check sms_gateway bench .ci tests_faults
 	$(PYTHON) -m pylint --rcfile=.pylintrc sms_gateway
 
 test: check-odoo lint
@@ -19,9 +19,16 @@ test-stock: check-odoo
 	$(PYTHON) .ci/odoo_test.py --addons-path "$$($(PYTHON) .ci/odoo_env.py)" \
 		--modules sms_gateway,test_mail_sms --test-tags /sms,/test_mail_sms --log odoo-test-stock.log
 
+# Fault injection with real processes (kill -9, provider 500/timeouts/drops, two workers): about 6-10 minutes.
+test-faults: check-odoo
+	$(PYTHON) tests_faults/test_faults.py -v
+
 demo: check-odoo
 	$(PYTHON) -m odoo --db_host=127.0.0.1 --database $(DEMO_DB) --addons-path "$$($(PYTHON) .ci/odoo_env.py)" \
 		--init sms_gateway --http-port 8069 --db-filter '^$(DEMO_DB)$$'
 
 bench: check-odoo
 	$(PYTHON) bench/bench_dispatch.py
+
+bench-workers: check-odoo
+	$(PYTHON) bench/bench_workers.py
