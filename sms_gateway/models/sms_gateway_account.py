@@ -3,6 +3,7 @@ import logging
 import secrets
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import requests
@@ -348,7 +349,12 @@ class SmsGatewayAccount(models.Model):
         if run is None:
             return self._get_connector(), True
         if self.id not in run:
-            run[self.id] = self._get_connector()
+            connector = self._get_connector()
+            # one thread pool per account and run too: starting threads for every batch costs more than the batch
+            connector.dispatch_executor = ThreadPoolExecutor(
+                max_workers=max(1, self.max_concurrency or 1), thread_name_prefix="sms_dispatch"
+            )
+            run[self.id] = connector
         return run[self.id], False
 
     @api.model
@@ -367,6 +373,9 @@ class SmsGatewayAccount(models.Model):
                 balance = None
             finally:
                 connector.close()
+                executor = getattr(connector, "dispatch_executor", None)
+                if executor:
+                    executor.shutdown(wait=True)
             if balance is not None:
                 account._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
         if (

@@ -539,6 +539,7 @@ class SmsSms(models.Model):
                         messages,
                         max_concurrency=account.max_concurrency or 1,
                         rate_limit=account.rate_limit,
+                        executor=getattr(connector, "dispatch_executor", None),  # one thread pool per run
                     )
                 finally:
                     if owned:  # no dispatch run (direct call): close the session, keep the balance it reported

@@ -91,12 +91,15 @@ def _chunk_results(chunk, results, error=None):
     return out
 
 
-def send_all(connector, messages, max_concurrency=8, rate_limit=None):
+def send_all(connector, messages, max_concurrency=8, rate_limit=None, executor=None):
     """Send ``messages`` (list of :class:`OutgoingSms`) with ``connector``.
 
     :param max_concurrency: maximum number of ``send`` calls in flight.
     :param rate_limit: optional maximum number of ``send`` calls (one
         provider request each) per second, shared by all threads.
+    :param executor: optional ``ThreadPoolExecutor`` (of ``max_concurrency``
+        workers) reused across calls, e.g. for all the batches of a dispatch
+        run: starting the threads again for every batch is costly.
     :return: list of :class:`SendResult`, one per message, in input order.
         Never raises because of a connector: a chunk whose ``send`` raises
         gets an ``sms_server`` failure for each of its messages.
@@ -128,6 +131,8 @@ def send_all(connector, messages, max_concurrency=8, rate_limit=None):
 
     if workers == 1:
         per_chunk = [send_chunk(chunk) for chunk in chunks]
+    elif executor is not None:
+        per_chunk = list(executor.map(send_chunk, chunks))
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms_dispatch") as executor:
             per_chunk = list(executor.map(send_chunk, chunks))
