@@ -465,6 +465,9 @@ class SmsSms(models.Model):
         if no_account:
             message = _("No active SMS provider account.")
             no_account._gateway_apply_failures({sms.uuid: ("sms_acc", message) for sms in no_account})
+        if not claimed_ids and not self:
+            # the whole batch waits for a cooling-down account (or had none): take the next rows of the queue
+            return self._gateway_claim(ids=ids, limit=limit, auto_commit=auto_commit)
         claimed = self.browse(claimed_ids)
         # explicit resends whose credit was not reserved again (set back to outgoing by code)
         unpaid = claimed.filtered(lambda s: not s.credit_charged)
