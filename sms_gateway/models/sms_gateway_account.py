@@ -390,6 +390,7 @@ class SmsGatewayAccount(models.Model):
     # ------------------------------------------------------------------
     def action_test_connection(self):
         self.ensure_one()
+        self.check_access("write")  # SMS managers only, also through RPC
         missing = self._get_missing_credentials()
         if missing:
             raise UserError(missing)
@@ -409,8 +410,9 @@ class SmsGatewayAccount(models.Model):
 
     def action_regenerate_webhook_token(self):
         """A new delivery report URL (the old one stops working at once)."""
+        self.check_access("write")  # SMS managers only, also through RPC
         for account in self:
-            account.sudo().webhook_token = secrets.token_urlsafe(32)
+            account.webhook_token = secrets.token_urlsafe(32)
 
     def _notify(self, title, message, kind):
         return {

@@ -172,6 +172,30 @@ class TestGatewayDeliveryWebhook(GatewayEmulatorCase, HttpCase):
         self.assert_state(failed, "error", "sms_not_delivered")
         self.assertEqual(self.post(account, query={"id": "1000001", "ptt": "x"}, method="GET").status_code, 400)
 
+    # -- SFR DMC pushcra (raw XML body) ------------------------------------------------------
+    def test_sfr_pushcra_xml(self):
+        self.env["sms.gateway.account"].search([("company_id", "=", self.company_a.id)]).active = False
+        account = self.env["sms.gateway.account"].create(
+            {
+                "name": "SFR",
+                "provider": "sfr_dmc",
+                "company_id": self.company_a.id,
+                "service_id": "svc123",
+                "password": "pw-sfr",
+                "space_id": "4242",
+            }
+        )
+        sms, notification = self.pending_sms(account, "26441597")
+        xml = (
+            "<pushcra><cra><Call_id>26441597</Call_id><Status>Non distribué</Status><To>0612345678</To></cra></pushcra>"
+        )
+        response = self.post(account, data=xml.encode(), headers={"Content-Type": "application/xml"})
+        self.assertEqual(response.status_code, 200)
+        self.assert_state(sms, "error", "sms_not_delivered")
+        self.assertEqual(notification.notification_status, "exception")
+        bad = self.post(account, data=b"<pushcra><cra>", headers={"Content-Type": "application/xml"})
+        self.assertEqual(bad.status_code, 400)
+
     # -- ASPSMS push (the URLs the connector gives ASPSMS) --------------------------------
     def test_aspsms_push(self):
         account = self.make_account("aspsms")

@@ -391,6 +391,20 @@ class TestGatewayAccountSecurity(GatewayEmulatorCase):
         manager_view = self.env["sms.gateway.account"].with_user(self.manager_a).browse(account.id)
         self.assertEqual(manager_view.read(["username"])[0]["username"], "ASPSMSUSERKEY")
 
+    def test_actions_for_managers_only(self):
+        account = self.make_account("brevo")
+        token = account.webhook_token
+        for user in (self.reader_a, self.user_a):
+            as_user = account.with_user(user)
+            with self.assertRaises(AccessError):
+                as_user.action_regenerate_webhook_token()
+            with self.assertRaises(AccessError):
+                as_user.action_test_connection()
+        self.assertEqual(account.webhook_token, token)
+        self.assertFalse(self.brevo.received, "no provider call for a refused test")
+        account.with_user(self.manager_a).action_regenerate_webhook_token()
+        self.assertNotEqual(account.webhook_token, token)
+
     def test_company_isolation(self):
         account = self.make_account("brevo")
         Account = self.env["sms.gateway.account"].with_user(self.user_b)
