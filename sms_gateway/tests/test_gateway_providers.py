@@ -391,6 +391,18 @@ class TestGatewayAccountSecurity(GatewayEmulatorCase):
         manager_view = self.env["sms.gateway.account"].with_user(self.manager_a).browse(account.id)
         self.assertEqual(manager_view.read(["username"])[0]["username"], "ASPSMSUSERKEY")
 
+    def test_form_view_per_group(self):
+        """The form loads for every group; readers get no credential field, managers get each provider's."""
+        for user in (self.reader_a, self.user_a, self.manager_a):
+            views = self.env["sms.gateway.account"].with_user(user).get_views([(False, "form"), (False, "list")])
+            arch = views["views"]["form"]["arch"]
+            if user == self.manager_a:
+                for label in ("UserKey", "devCode", "serviceId", "Account SID", "API Secret", "generic_success_rule"):
+                    self.assertIn(label, arch)
+            else:
+                for name in ("password", "api_key", "webhook_url", "generic_params"):
+                    self.assertNotIn(f'name="{name}"', arch)
+
     def test_actions_for_managers_only(self):
         account = self.make_account("brevo")
         token = account.webhook_token
