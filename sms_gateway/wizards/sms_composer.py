@@ -277,7 +277,12 @@ class SmsComposer(models.TransientModel):
         company = self.env.company
         account = self.env["sms.gateway.account"]._get_for_company(company)
         user = self.env.user
-        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        # no query: the xmlid lookup is cached (``env.ref`` would check that the user exists), only with an account
+        admin_forbidden = bool(
+            account
+            and company.sms_forbid_admin
+            and user.id == self.env["ir.model.data"]._xmlid_to_res_id("base.user_admin", raise_if_not_found=False)
+        )
         for composer in self:
             composer.update(
                 {
@@ -289,7 +294,7 @@ class SmsComposer(models.TransientModel):
                         company.sms_optout_mention if account and composer.composition_mode == "mass" else False
                     ),
                     "sms_replace_accents": bool(account and company.sms_replace_accents),
-                    "sms_admin_forbidden": bool(account and company.sms_forbid_admin and user == admin),
+                    "sms_admin_forbidden": admin_forbidden,
                     "sms_can_top_up": user.has_group("sms_gateway.group_sms_manager"),
                 }
             )
