@@ -84,8 +84,11 @@ class SmsSms(models.Model):
     def create(self, vals_list):
         self._sms_check_send_rights()
         self._gateway_prepare_vals(vals_list)
+        # credit reserved in the values: the rows are inserted charged (or refused), never updated right after
+        reservation = self._gateway_reserve_credit_vals(vals_list)
         records = super().create(vals_list)
-        records.filtered(lambda s: s.gateway_account_id and s.state == "outgoing")._gateway_reserve_credit()
+        if reservation:
+            records._gateway_reserved_after_create(reservation)
         return records
 
     @api.model
@@ -109,10 +112,7 @@ class SmsSms(models.Model):
             return  # no company sends through the gateway: stock Odoo, untouched
         companies = self._gateway_resolve_companies(vals_list)
         accounts = {}
-        partners = (
-            self.env["res.partner"].browse({vals["partner_id"] for vals in vals_list if vals.get("partner_id")}).sudo()
-        )
-        partner_country = {p.id: p.country_id.code for p in partners}
+        partner_country = None  # read when a number must be parsed (never for the composer's E.164 numbers)
         origin_by_message = self._gateway_default_origin(vals_list)
         counts = {}
         formatted = {}
@@ -146,6 +146,8 @@ class SmsSms(models.Model):
                 continue
             if trusted_e164 and number.startswith("+"):
                 continue  # already sanitized to E.164 by the caller (composer recipients analysis)
+            if partner_country is None:
+                partner_country = self._gateway_partner_countries(vals_list)
             country = partner_country.get(vals.get("partner_id")) or company.country_id.code
             key = (number, country)
             if key not in formatted:
@@ -158,6 +160,15 @@ class SmsSms(models.Model):
                     failure_type="sms_number_format",
                     error_message=_("Invalid number: %(number)s", number=number),
                 )
+
+    @api.model
+    def _gateway_partner_countries(self, vals_list):
+        """{partner id: country code} of the partners of new SMS (their country only, not the whole partner)."""
+        partners = (
+            self.env["res.partner"].browse({vals["partner_id"] for vals in vals_list if vals.get("partner_id")}).sudo()
+        )
+        partners.fetch(["country_id"])
+        return {partner.id: partner.country_id.code for partner in partners}
 
     @api.model
     def _gateway_resolve_companies(self, vals_list):
@@ -205,39 +216,130 @@ class SmsSms(models.Model):
             return False
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
+    @api.model
+    def _gateway_split_credit(self, company, costs):
+        """Lock the credit of ``company`` and take the ``(key, cost)`` items in order: those it covers are
+        reserved, the others refused. Returns ``{cost: [keys]}`` reserved and ``{error message: [keys]}``
+        refused."""
+        available = company.sudo()._sms_lock_credit()
+        reserved_by_cost = {}
+        refused_by_message = {}
+        for key, cost in costs:
+            if cost <= available:
+                available -= cost
+                reserved_by_cost.setdefault(cost, []).append(key)
+            else:
+                message = _(
+                    "Insufficient credit: %(needed)s SMS needed, %(available)s available",
+                    needed=cost,
+                    available=available,
+                )
+                refused_by_message.setdefault(message, []).append(key)
+        return reserved_by_cost, refused_by_message
+
+    @api.model
+    def _gateway_consumption_move(self, company, reserved_by_cost, reference, sms_id=False):
+        """The one reserved consumption move of a create batch (or of a reservation) of ``company``."""
+        total = sum(cost * len(keys) for cost, keys in reserved_by_cost.items())
+        return (
+            self.env["sms.credit.move"]
+            .sudo()
+            .create(
+                {
+                    "company_id": company.id,
+                    "move_type": "consumption",
+                    "state": "reserved",
+                    "quantity": -total,
+                    "sms_count": sum(len(keys) for keys in reserved_by_cost.values()),
+                    "sms_id": sms_id,
+                    "reference": reference,
+                }
+            )
+        )
+
+    @api.model
+    def _gateway_reserve_credit_vals(self, vals_list):
+        """``_gateway_reserve_credit`` for SMS about to be created, on their values: same order, same lock,
+        one consumption move per company, the cost or the refusal written in the values (no UPDATE of the
+        new rows). Values without a company are left to ``_gateway_reserve_credit`` after the create.
+
+        :return: None when no SMS goes through the gateway, else ``{"moves": [(move, [vals indexes])],
+            "refused": {company id: {message: [vals indexes]}}, "late": [vals indexes]}``
+        """
+        by_company = {}
+        late = []
+        for index, vals in enumerate(vals_list):
+            if not vals.get("gateway_account_id") or vals.get("state", "outgoing") != "outgoing":
+                continue
+            if vals.get("company_id"):
+                by_company.setdefault(vals["company_id"], []).append(index)
+            else:
+                late.append(index)
+        if not by_company and not late:
+            return None
+        Account = self.env["sms.gateway.account"].sudo()
+        Company = self.env["res.company"].sudo()
+        per_segment = {}
+        moves = []
+        refused = {}
+        for company_id, indexes in by_company.items():
+            costs = []
+            for index in indexes:
+                vals = vals_list[index]
+                account_id = vals["gateway_account_id"]
+                if account_id not in per_segment:
+                    per_segment[account_id] = Account.browse(account_id).credits_per_segment
+                costs.append((index, max(vals.get("sms_segment_count") or 0, 1) * per_segment[account_id]))
+            company = Company.browse(company_id)
+            reserved_by_cost, refused_by_message = self._gateway_split_credit(company, costs)
+            if reserved_by_cost:
+                first = min(index for keys in reserved_by_cost.values() for index in keys)
+                move = self._gateway_consumption_move(company, reserved_by_cost, vals_list[first].get("origin_label"))
+                for cost, keys in reserved_by_cost.items():
+                    for index in keys:
+                        vals_list[index].update(credit_charged=cost, credit_move_id=move.id)
+                moves.append((move, [index for keys in reserved_by_cost.values() for index in keys]))
+            for message, keys in refused_by_message.items():
+                for index in keys:
+                    vals_list[index].update(state="error", failure_type="sms_credit", error_message=message)
+            if refused_by_message:
+                refused[company_id] = refused_by_message
+        return {"moves": moves, "refused": refused, "late": late}
+
+    def _gateway_reserved_after_create(self, reservation):
+        """After ``_gateway_reserve_credit_vals``: ``self`` are the created SMS, in the order of the values."""
+        for move, indexes in reservation["moves"]:
+            if len(indexes) == 1:
+                move.sms_id = self._ids[indexes[0]]
+        for company_id, refused_by_message in reservation["refused"].items():
+            ids_by_message = {
+                message: [self._ids[index] for index in indexes] for message, indexes in refused_by_message.items()
+            }
+            refused = self.browse([sms_id for ids in ids_by_message.values() for sms_id in ids])
+            refused.sms_tracker_id._action_update_from_sms_state("error", failure_type="sms_credit")
+            _logger.info("SMS refused for insufficient credit in company %s: %s", company_id, ids_by_message)
+        if reservation["late"]:
+            late = self.browse([self._ids[index] for index in reservation["late"]])
+            late.filtered(lambda s: s.state == "outgoing")._gateway_reserve_credit()
+
     def _gateway_reserve_credit(self):
         """Reserve the credit of queued SMS, in order, per company; those whose cost the company cannot cover
         end in error, uncharged."""
-        Move = self.env["sms.credit.move"].sudo()
         for company, company_sms in self.grouped("company_id").items():
-            available = company.sudo()._sms_lock_credit()
-            reserved_by_cost = {}
-            refused_by_message = {}
-            for sms in company_sms:
-                cost = max(sms.sms_segment_count, 1) * sms.gateway_account_id.credits_per_segment
-                if cost <= available:
-                    available -= cost
-                    reserved_by_cost.setdefault(cost, []).append(sms.id)
-                else:
-                    message = _(
-                        "Insufficient credit: %(needed)s SMS needed, %(available)s available",
-                        needed=cost,
-                        available=available,
-                    )
-                    refused_by_message.setdefault(message, []).append(sms.id)
+            reserved_by_cost, refused_by_message = self._gateway_split_credit(
+                company,
+                (
+                    (sms.id, max(sms.sms_segment_count, 1) * sms.gateway_account_id.credits_per_segment)
+                    for sms in company_sms
+                ),
+            )
             reserved = self.browse([sms_id for ids in reserved_by_cost.values() for sms_id in ids])
             if reserved:
-                total = sum(cost * len(ids) for cost, ids in reserved_by_cost.items())
-                move = Move.create(
-                    {
-                        "company_id": company.id,
-                        "move_type": "consumption",
-                        "state": "reserved",
-                        "quantity": -total,
-                        "sms_count": len(reserved),
-                        "sms_id": reserved.id if len(reserved) == 1 else False,
-                        "reference": reserved[:1].origin_label,
-                    }
+                move = self._gateway_consumption_move(
+                    company,
+                    reserved_by_cost,
+                    reserved[:1].origin_label,
+                    sms_id=reserved.id if len(reserved) == 1 else False,
                 )
                 for cost, ids in reserved_by_cost.items():
                     self.browse(ids).write({"credit_charged": cost, "credit_move_id": move.id})
