@@ -12,9 +12,11 @@ is its own):
 
 (a) opening the recap = the form's first ``onchange`` (defaults and every field the dialog shows);
 (b) queueing = "Put in queue"/"Send" (``action_send_sms``) and the flush of what it wrote.
-Each measure runs in a transaction that is rolled back, so every run sees the same database.
+Each measure runs in a transaction that is rolled back, so every run sees the same database. Stock and ours at
+``--stock-n`` are measured ``--repeat`` times each (a fresh process every time) and the best time is kept. The
+contacts are setup, not measured: one is created through the ORM, the others are copies of its row (one INSERT).
 
-    python3 bench/bench_composer.py [--n 100000] [--stock-n 10000] [--db NAME] [--db-host 127.0.0.1]
+    python3 bench/bench_composer.py [--n 100000] [--stock-n 10000] [--repeat 3] [--db NAME] [--db-host 127.0.0.1]
 """
 
 import argparse
@@ -54,6 +56,42 @@ def run(cmd):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
+def populate(env, n):
+    """Create contacts "Bench 0" .. "Bench n-1" with valid French mobiles (setup, not measured): the first one
+    through the ORM, the others as copies of its row in one INSERT (every stored field, ``phone_sanitized``
+    included, as the ORM wrote it; only the name and numbers change)."""
+    partners = env["res.partner"].with_context(tracking_disable=True, mail_create_nolog=True)
+    template = partners.create({"name": "Bench 0", "mobile": "+33610000000", "country_id": env.ref("base.fr").id})
+    env.flush_all()
+    assert template.phone_sanitized == template.mobile, template.phone_sanitized
+    if n <= 1:
+        return
+    cr = env.cr
+    cr.execute(
+        """SELECT column_name FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = 'res_partner' AND column_name <> 'id'"""
+    )
+    number = "'+336' || lpad((10000000 + g)::text, 8, '0')"
+    replaced = {
+        "name": "'Bench ' || g",
+        "complete_name": "'Bench ' || g",
+        "mobile": number,
+        "phone_sanitized": number,
+        "create_date": "now() at time zone 'UTC'",
+        "write_date": "now() at time zone 'UTC'",
+    }
+    columns = [row[0] for row in cr.fetchall()]
+    values = [replaced.get(column, f'p."{column}"') for column in columns]
+    cr.execute(
+        f"""INSERT INTO res_partner ({", ".join(f'"{column}"' for column in columns)})
+            SELECT {", ".join(values)} FROM res_partner p, generate_series(1, %s) g WHERE p.id = %s""",
+        (n - 1, template.id),
+    )
+    cr.execute("UPDATE res_partner SET commercial_partner_id = id WHERE commercial_partner_id = %s", (template.id,))
+    cr.execute("ANALYZE res_partner")
+    env.invalidate_all()
+
+
 def worker(args):
     """Runs in a child process: one measure, printed as one JSON line."""
     import odoo
@@ -65,16 +103,8 @@ def worker(args):
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
         if args.worker == "populate":
-            partners = env["res.partner"].with_context(tracking_disable=True, mail_create_nolog=True)
-            france = env.ref("base.fr")
-            for start in range(0, args.n, 10000):
-                partners.create(
-                    [
-                        {"name": f"Bench {i}", "mobile": f"+336{10000000 + i:08d}", "country_id": france.id}
-                        for i in range(start, min(start + 10000, args.n))
-                    ]
-                )
-                cr.commit()
+            populate(env, args.n)
+            cr.commit()
             print(json.dumps({"created": args.n}))
             return
         if args.worker == "setup":
@@ -132,6 +162,19 @@ def measure(args, name, n, select_all=False):
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
+def measure_best(args, name, n):
+    """``--repeat`` measures in fresh processes: the best (lowest) time of each phase, the median peak memory
+    (times on a shared machine vary with its load; the best run is the one it disturbed least)."""
+    runs = [measure(args, name, n) for _ in range(max(args.repeat, 1))]
+    result = dict(runs[0])
+    for key in ("recap_s", "queue_s"):
+        result[key] = min(run[key] for run in runs)
+    memory = sorted(run["rss_peak_mb"] for run in runs)
+    result["rss_peak_mb"] = memory[len(memory) // 2]
+    result["queue_s_all"] = [run["queue_s"] for run in runs]
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100000, help="contacts created and selected by domain")
@@ -139,6 +182,7 @@ def main():
     parser.add_argument("--db", default=f"sms_gateway_bench_{os.getpid()}")
     parser.add_argument("--db-host", default="127.0.0.1")
     parser.add_argument("--http-port", type=int, default=8072)
+    parser.add_argument("--repeat", type=int, default=3, help="measures of stock and ours at --stock-n (best kept)")
     parser.add_argument("--addons-path", default=None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--select-all", action="store_true", help=argparse.SUPPRESS)
@@ -158,10 +202,10 @@ def main():
         run(odoo_cmd(args, "-i", "contacts,sms"))
         measure(args, "populate", args.n)
         print(f"scratch database {args.db}: {args.n:,} contacts in {time.perf_counter() - start:.0f} s")
-        stock = measure(args, "stock", args.stock_n)
+        stock = measure_best(args, "stock", args.stock_n)
         run(odoo_cmd(args, "-i", "sms_gateway"))
         measure(args, "setup", 0)
-        ours = measure(args, "ours", args.stock_n)
+        ours = measure_best(args, "ours", args.stock_n)
         ours_all = measure(args, "ours", args.n, select_all=True)
     finally:
         subprocess.run(["dropdb", "--if-exists", args.db], env=env, check=False)
@@ -183,10 +227,26 @@ def main():
         )
     queue_ratio = ours["queue_s"] / stock["queue_s"]
     memory_ratio = ours["rss_peak_mb"] / stock["rss_peak_mb"]
+
+    def verdict(ok):
+        return "met" if ok else "MISSED"
+
     print()
-    print(f"recap for {args.n:,} contacts: {ours_all['recap_s']:.2f} s (target <= {TARGET_RECAP_SECONDS} s)")
-    print(f"queueing ours/stock: {queue_ratio:.2f} (target <= {TARGET_RATIO})")
-    print(f"peak memory ours/stock: {memory_ratio:.2f} (target <= {TARGET_RATIO})")
+    print(
+        f"queue times of the {args.repeat} run(s) at {args.stock_n:,}: stock "
+        + ", ".join(f"{t:.2f}" for t in stock["queue_s_all"])
+        + " s; ours "
+        + ", ".join(f"{t:.2f}" for t in ours["queue_s_all"])
+        + " s (best kept)"
+    )
+    print(
+        f"recap for {args.n:,} contacts: {ours_all['recap_s']:.2f} s (target <= {TARGET_RECAP_SECONDS} s: "
+        f"{verdict(ours_all['recap_s'] <= TARGET_RECAP_SECONDS)})"
+    )
+    print(f"queueing ours/stock: {queue_ratio:.2f} (target <= {TARGET_RATIO}: {verdict(queue_ratio <= TARGET_RATIO)})")
+    print(
+        f"peak memory ours/stock: {memory_ratio:.2f} (target <= {TARGET_RATIO}: {verdict(memory_ratio <= TARGET_RATIO)})"
+    )
 
 
 if __name__ == "__main__":
