@@ -1,7 +1,7 @@
 # sms_gateway — needs Odoo 18.0 installed for python3 and PostgreSQL running.
 PYTHON ?= python3
 DEMO_DB ?= sms_gateway_demo
-.PHONY: demo test lint check-odoo test-stock test-faults bench bench-workers
+.PHONY: demo test lint check-odoo test-stock test-faults bench bench-composer bench-workers
 
 check-odoo:
 	@$(PYTHON) .ci/odoo_env.py > /dev/null
@@ -29,6 +29,9 @@ demo: check-odoo
 
 bench: check-odoo
 	$(PYTHON) bench/bench_dispatch.py
+
+bench-composer: check-odoo
+	$(PYTHON) bench/bench_composer.py
 
 bench-workers: check-odoo
 	$(PYTHON) bench/bench_workers.py
