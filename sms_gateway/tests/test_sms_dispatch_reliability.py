@@ -66,7 +66,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         self.assertEqual(self.balance(self.company_a), 99)
         self.make_interrupted(sms)
         sent_before = len(SandboxProvider.outbox)
-        with self.assertLogs("odoo.addons.sms_gateway.models.sms_sms", "WARNING"):
+        with self.assertLogs("odoo.addons.sms_gateway.models.sms_sms_dispatch", "WARNING"):
             self.Sms._process_queue()
         self.assertEqual(len(SandboxProvider.outbox), sent_before, "never resent blindly")
         self.assertEqual((sms.state, sms.failure_type), ("error", "sms_interrupted"))
@@ -88,7 +88,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
 
         with (
             patch.object(SandboxProvider, "lookup", lookup, create=True),
-            self.assertLogs("odoo.addons.sms_gateway.models.sms_sms", "WARNING") as logs,
+            self.assertLogs("odoo.addons.sms_gateway.models.sms_sms_dispatch", "WARNING") as logs,
         ):
             self.Sms._gateway_recover_interrupted()
         self.assertIn("1 SMS of account", logs.output[0])
@@ -101,7 +101,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
     def test_manager_resends_explicitly(self):
         sms = self.queue_sms(self.company_a, "+33612345606")
         self.make_interrupted(sms)
-        with self.assertLogs("odoo.addons.sms_gateway.models.sms_sms", "WARNING"):
+        with self.assertLogs("odoo.addons.sms_gateway.models.sms_sms_dispatch", "WARNING"):
             self.Sms._gateway_recover_interrupted()
         with self.assertRaises(AccessError):
             sms.with_user(self.user_a).action_set_outgoing()
