@@ -19,7 +19,7 @@ RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--modules", default="sms_gateway")
+    parser.add_argument("--modules", default="sms_gateway,base_automation")
     parser.add_argument("--test-tags", default="/sms_gateway")
     parser.add_argument("--db", default=f"sms_gateway_test_{os.getpid()}")
     parser.add_argument("--log", default=os.path.join(REPO, "odoo-test.log"))

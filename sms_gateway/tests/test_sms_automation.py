@@ -119,3 +119,4 @@ class TestSmsAutomation(SmsGatewayCase):
         partner = self.env["res.partner"].create({"name": "Chloé", "mobile": "+33 6 98 76 54 32"})
         sms = self.gateway_sms().filtered(lambda s: s.partner_id == partner)
         self.assertEqual((len(sms), sms.gateway_account_id), (1, self.account_a))
+        self.assertEqual((sms.origin_label, sms.credit_charged, sms.number), (self.action.name, 1, "+33698765432"))
