@@ -26,21 +26,16 @@ from emulators.twilio import TwilioEmulator  # noqa: E402
 COUNT = int(os.environ.get("SMS_FAULTS_COUNT", "10000"))
 ODOO_ADDONS = os.environ.get("SMS_FAULTS_ODOO_ADDONS", "/opt/odoo18/odoo/addons,/opt/odoo18/addons")
 ADDONS = f"{ODOO_ADDONS},{os.environ.get('SMS_FAULTS_ADDONS', REPO)}"
-PREFIX = f"d5_faults_{os.getpid()}"
+PREFIX = f"{os.environ.get('SMS_FAULTS_DB_PREFIX', 'd5_faults')}_{os.getpid()}"
 TEMPLATE = f"{PREFIX}_template"
 DRIVER = os.path.join(REPO, "tests_faults", "driver.py")
 
 
 class FaultEmulator(TwilioEmulator):
-    """Twilio emulator with the list-messages call (``GET Messages.json?To=``) used to reconcile, and a
+    """Twilio emulator (its list-messages call answers the connector's reconciliation ``lookup``) with a
     gateway-timeout mode: the answer comes after the client's timeout, as a 504, without taking the message."""
 
     def handle(self, request):
-        if request.method == "GET" and request.path.endswith("/Messages.json"):
-            to = request.query.get("To")
-            with self._state_lock:
-                found = [{"sid": sid, "to": m["To"], "body": m["Body"]} for sid, m in self.messages.items()]
-            return EmulatorResponse(200, {"messages": [m for m in found if m["to"] == to]})
         if self.mode == "gateway_timeout":
             time.sleep(1.5)
             return EmulatorResponse(504, "<html>504 Gateway Time-out</html>", "text/html")

@@ -152,26 +152,48 @@ class AspsmsProvider(SmsProvider):
         extra = {k: payload[k] for k in ("rcpnt", "scts") if payload.get(k)}
         return [DeliveryReport(ref, state, failure_type=failure_type, extra=extra)]
 
-    def fetch_delivery_reports(self, provider_ids):
+    def fetch_delivery_reports(self, provider_ids, since=None):
         """Pull the status of ``provider_ids`` (our references) with
-        InquireDeliveryNotifications. Raise ProviderError when a call fails."""
+        InquireDeliveryNotifications (``since`` is not needed). Raise
+        ProviderError when a call fails."""
         reports = []
         ids = [str(i) for i in provider_ids if i]
         for start in range(0, len(ids), self.inquire_chunk_size):
-            chunk = ids[start : start + self.inquire_chunk_size]
-            data, error = self._post(
-                "InquireDeliveryNotifications", {**self._auth(), "TransactionReferenceNumbers": ";".join(chunk)}
-            )
-            if error:
-                raise ProviderError(error[1], error[0])
-            notifications = data.get("DeliveryNotifications") or []
-            if not isinstance(notifications, list):
-                raise ProviderError(str(_lt("Unexpected answer from provider: DeliveryNotifications is not a list")))
-            for notification in notifications:
+            for notification in self._inquire(ids[start : start + self.inquire_chunk_size]):
                 report = self._notification_report(notification)
                 if report:
                     reports.append(report)
         return reports
+
+    # -- crash recovery -------------------------------------------------------
+    def lookup(self, messages):
+        """Our reference is the TransactionReferenceNumber: InquireDeliveryNotifications tells whether ASPSMS
+        has each message. A reference it knows (any DeliveryStatus, "-1" not yet submitted included) -> our
+        reference, the provider id of the message; a reference it leaves out of ``DeliveryNotifications``
+        (its answer for a reference it never got) -> False. Raise ProviderError when a call fails."""
+        refs = [m.ref for m in messages if m.ref]
+        found = {}
+        for start in range(0, len(refs), self.inquire_chunk_size):
+            chunk = refs[start : start + self.inquire_chunk_size]
+            known = {
+                str(notification.get("TransactionReferenceNumber") or "").strip()
+                for notification in self._inquire(chunk)
+                if isinstance(notification, dict)
+            }
+            found.update({ref: ref if ref in known else False for ref in chunk})
+        return found
+
+    def _inquire(self, refs):
+        """DeliveryNotifications of ``refs``; raise ProviderError when the call fails."""
+        data, error = self._post(
+            "InquireDeliveryNotifications", {**self._auth(), "TransactionReferenceNumbers": ";".join(refs)}
+        )
+        if error:
+            raise ProviderError(error[1], error[0])
+        notifications = data.get("DeliveryNotifications") or []
+        if not isinstance(notifications, list):
+            raise ProviderError(str(_lt("Unexpected answer from provider: DeliveryNotifications is not a list")))
+        return notifications
 
     @staticmethod
     def _notification_report(notification):

@@ -137,6 +137,16 @@ class SmsProvider:
         payload is malformed."""
         raise ValueError("This provider sends no delivery reports.")
 
+    def lookup(self, messages):
+        """Crash recovery: ask the provider which of ``messages`` (a list of
+        :class:`OutgoingSms` left "being sent" by a run that died) it really
+        got. Return ``{ref: provider_id}`` for those it has, ``{ref: False}``
+        for those it definitely never got (they are queued again); a ref left
+        out is unknown (flagged "interrupted", never resent). Raise
+        ProviderError when the provider cannot be asked: every message is then
+        flagged. By default the provider cannot be asked: ``{}``."""
+        return {}
+
     def check_signature(self, url, payload, headers=None):
         """Whether a webhook request really comes from the provider (``url``:
         the full URL it was posted to, ``payload``: its form or JSON data).

@@ -4,13 +4,15 @@ One ``POST /Accounts/{AccountSid}/Messages.json`` per message, HTTP Basic
 ``AccountSid:AuthToken``. The message goes out through the Messaging Service
 (``service_id``) when one is configured, else from the ``sender`` number.
 Delivery reports are POSTed by Twilio to the ``StatusCallback`` URL
-(``dlr_url`` in the config) and signed with ``X-Twilio-Signature``.
+(``dlr_url`` in the config) and signed with ``X-Twilio-Signature``. Crash
+recovery asks the list-messages API (``GET .../Messages.json?To=...``).
 """
 
 import base64
 import hashlib
 import hmac
 import urllib.parse
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar
 
 from .base import (
@@ -70,6 +72,11 @@ def twilio_signature(auth_token, url, params):
             data += f"{name}{values}"
     digest = hmac.new(auth_token.encode(), data.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def _normalized_body(body):
+    """A message body as Twilio lists it may differ in line endings only."""
+    return str(body or "").replace("\r\n", "\n").strip()
 
 
 def _url_variants(url):
@@ -214,6 +221,58 @@ class TwilioProvider(SmsProvider):
         return str(
             _lt("Connection OK. Balance: %(balance)s %(currency)s", balance=balance, currency=self.balance_currency)
         ).strip()
+
+    # -- crash recovery -------------------------------------------------------
+    def lookup(self, messages):
+        """{ref: sid} for the messages Twilio has, {ref: False} for those it has not: one list call per
+        message (``GET .../Messages.json?To=<number>&DateSent>=<day>``, outgoing messages of the same To and
+        Body). Raise ProviderError when Twilio cannot be asked or answers oddly (the SMS are then flagged, not
+        guessed). ``twilio_lookup_days`` (default 1: since yesterday, UTC) sets how far back to look."""
+        if not self.account_sid or not self.auth_token:
+            raise ProviderError(str(_lt("Twilio: the Account SID and the Auth Token are required")), FAILURE_ACCOUNT)
+        try:
+            days = max(0, int(self.config.get("twilio_lookup_days", 1)))
+        except (TypeError, ValueError):
+            days = 1
+        day = (datetime.now(timezone.utc) - timedelta(days=days)).date().isoformat()
+        found = {}
+        for message in messages:
+            sid = self._find_message(message, day)
+            if sid is not None:
+                found[message.ref] = sid
+        return found
+
+    def _find_message(self, message, day):
+        """The sid of ``message`` at Twilio, False when Twilio has no such message, None when it cannot tell
+        (more pages than ``twilio_lookup_max_pages``)."""
+        query = urllib.parse.urlencode({"To": message.number, "DateSent>": day, "PageSize": 1000})
+        url = f"{self._account_url('Messages.json')}?{query}"
+        body = _normalized_body(message.body)
+        for _page in range(int(self.config.get("twilio_lookup_max_pages") or 10)):
+            response, error = self._request("GET", url, auth=(self.account_sid, self.auth_token))
+            if error:
+                raise ProviderError(error)
+            if response.status_code != 200:
+                failure_type, text = self._error(response)
+                raise ProviderError(text, failure_type)
+            data = self._json(response)
+            page = data.get("messages") if isinstance(data, dict) else None
+            if not isinstance(page, list):
+                raise ProviderError(self._unexpected(response))
+            for item in page:
+                if (
+                    isinstance(item, dict)
+                    and item.get("sid")
+                    and item.get("to") == message.number
+                    and str(item.get("direction") or "outbound-api").startswith("outbound")
+                    and _normalized_body(item.get("body")) == body
+                ):
+                    return str(item["sid"])
+            next_page = data.get("next_page_uri")
+            if not next_page:
+                return False
+            url = self._url(next_page)
+        return None
 
     # -- delivery reports -----------------------------------------------------
     def parse_delivery_report(self, payload, headers=None):

@@ -247,6 +247,41 @@ class TestAspsmsProvider(BaseCase):
             self._provider(password="wrong").fetch_delivery_reports(["ref0"])
         self.assertEqual(capture.exception.failure_type, "sms_acc")
 
+    # -- crash recovery lookup ----------------------------------------------------
+    def test_lookup_found_and_not_found(self):
+        sent = [OutgoingSms("got1", "+41781111111", "Hi"), OutgoingSms("got2", "+41780000009", "Hi")]
+        self.assertTrue(all(r.ok for r in self.provider.send(sent)))
+        self._provider(password="wrong").send([OutgoingSms("refused", "+41781111112", "Hi")])
+        self.emulator.reset()
+        self.provider.inquire_chunk_size = 2
+        found = self.provider.lookup(
+            [*sent, OutgoingSms("refused", "+41781111112", "Hi"), OutgoingSms("lost", "+4178", "Hi")]
+        )
+        self.assertEqual(found, {"got1": "got1", "got2": "got2", "refused": False, "lost": False})
+        self.assertEqual(
+            [(r.path, r.json["TransactionReferenceNumbers"]) for r in self.emulator.received],
+            [("/InquireDeliveryNotifications", "got1;got2"), ("/InquireDeliveryNotifications", "refused;lost")],
+        )
+        self.assertEqual(self.provider.lookup([]), {})
+
+    def test_lookup_errors_raise(self):
+        message = OutgoingSms("got1", "+41781111111", "Hi")
+        self.provider.send([message])
+        with self.assertRaises(ProviderError) as capture:
+            self._provider(password="wrong").lookup([message])
+        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self.emulator.mode = "http500"
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.lookup([message])
+        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self.emulator.mode = "ok"
+        self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "1", "DeliveryNotifications": "none"}))
+        with self.assertRaises(ProviderError):
+            self.provider.lookup([message])
+        self.emulator.answer_next(EmulatorResponse(200, "<html>maintenance</html>", "text/html"))
+        with self.assertRaises(ProviderError):
+            self.provider.lookup([message])
+
     def test_pull_status_mapping(self):
         cases = {
             ("0", ""): ("sent", None),

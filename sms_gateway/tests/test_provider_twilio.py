@@ -1,5 +1,6 @@
 import base64
 import socket
+from datetime import timedelta
 
 from odoo.tests import BaseCase, tagged
 
@@ -33,6 +34,7 @@ class TestTwilioProvider(BaseCase):
         self.emulator.hang_seconds = 1.0
         self.emulator.balance = None
         self.emulator.messages.clear()
+        self.emulator.sent_dates.clear()
         self.emulator.forced.clear()
         self.provider = self._provider()
 
@@ -198,6 +200,87 @@ class TestTwilioProvider(BaseCase):
         with self.assertRaises(ProviderError) as caught:
             self._provider(base_url=_closed_port_url()).test_connection()
         self.assertIn("connection refused", str(caught.exception))
+
+    # -- crash recovery lookup ----------------------------------------------------
+    def _sid_of(self, number, body):
+        return next(sid for sid, form in self.emulator.messages.items() if (form["To"], form["Body"]) == (number, body))
+
+    def test_lookup_found_and_not_found(self):
+        for number, body in (("+33612345678", ACCENTED), ("+33612345678", "Other text"), ("+33699999999", "Hello")):
+            self.assertTrue(self._send(number=number, body=body)[0].ok)
+        old_sid = self._sid_of("+33699999999", "Hello")
+        self.emulator.sent_dates[old_sid] -= timedelta(days=5)  # outside the DateSent window
+        self.emulator.reset()
+        messages = [
+            OutgoingSms("sent", "+33612345678", ACCENTED),
+            OutgoingSms("other-body", "+33612345678", "Never sent"),
+            OutgoingSms("old", "+33699999999", "Hello"),
+            OutgoingSms("nothing", "+33611111111", "Hello"),
+        ]
+        found = self.provider.lookup(messages)
+        self.assertEqual(
+            found,
+            {"sent": self._sid_of("+33612345678", ACCENTED), "other-body": False, "old": False, "nothing": False},
+        )
+        request = self.emulator.received[0]
+        self.assertEqual((request.method, request.path), ("GET", f"/2010-04-01/Accounts/{SID}/Messages.json"))
+        self.assertEqual(request.query["To"], "+33612345678")
+        self.assertRegex(request.query["DateSent>"], r"^\d{4}-\d{2}-\d{2}$")
+        self.assertEqual(len(self.emulator.received), 4, "one list call per message")
+
+    def test_lookup_follows_pages(self):
+        for i in range(5):
+            self._send(body=f"Reminder {i}")
+        self.emulator.reset()
+        found = self._provider(twilio_lookup_max_pages=10).lookup([OutgoingSms("r0", "+33612345678", "Reminder 0")])
+        # a first page without it, then the emulator's pages of one (newest first) via next_page_uri
+        self.assertEqual(found, {"r0": self._sid_of("+33612345678", "Reminder 0")})
+        self.emulator.reset()
+        self.emulator.answer_next(
+            EmulatorResponse(
+                200,
+                {
+                    "messages": [
+                        {"sid": "SMx", "to": "+33612345678", "body": "Reminder 4", "direction": "outbound-api"}
+                    ],
+                    "next_page_uri": f"/2010-04-01/Accounts/{SID}/Messages.json?To=%2B33612345678&PageSize=1&Page=1",
+                },
+            )
+        )
+        found = self.provider.lookup([OutgoingSms("r1", "+33612345678", "Reminder 1")])
+        self.assertEqual(found, {"r1": self._sid_of("+33612345678", "Reminder 1")})
+        self.assertEqual([r.query.get("Page") for r in self.emulator.received], [None, "1", "2", "3"])
+        # too many pages to tell: unknown, left out
+        self.emulator.answer_next(
+            EmulatorResponse(
+                200, {"messages": [], "next_page_uri": f"/2010-04-01/Accounts/{SID}/Messages.json?Page=9"}
+            ),
+            times=2,
+        )
+        self.assertEqual(self._provider(twilio_lookup_max_pages=2).lookup([OutgoingSms("r9", "+33612345678", "x")]), {})
+
+    def test_lookup_errors_raise(self):
+        message = OutgoingSms("r1", "+33612345678", "Hello")
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(password="wrong").lookup([message])
+        self.assertEqual(caught.exception.failure_type, "sms_acc")
+        self.emulator.mode = "http500"
+        with self.assertRaises(ProviderError) as caught:
+            self.provider.lookup([message])
+        self.assertEqual(caught.exception.failure_type, "sms_server")
+        self.emulator.mode = "ok"
+        self.emulator.answer_next(EmulatorResponse(200, "not json", "text/plain"))
+        with self.assertRaises(ProviderError):
+            self.provider.lookup([message])
+        self.emulator.answer_next(EmulatorResponse(200, {"no": "messages"}))
+        with self.assertRaises(ProviderError):
+            self.provider.lookup([message])
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(base_url=_closed_port_url()).lookup([message])
+        self.assertIn("connection refused", str(caught.exception))
+        with self.assertRaises(ProviderError) as caught:
+            self._provider(password="").lookup([message])
+        self.assertEqual(caught.exception.failure_type, "sms_acc")
 
     # -- delivery reports -----------------------------------------------------
     def test_parse_delivery_report(self):

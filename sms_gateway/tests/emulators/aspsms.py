@@ -14,7 +14,10 @@ Test inputs:
 * an ``Originator`` longer than 11 characters (not a phone number) -> 10;
   one outside ``authorised_originators`` (when set) -> 30;
 * recipients in ``UNDELIVERABLE_NUMBERS`` get DeliveryStatus "2", those in
-  ``REJECTED_NUMBERS`` "-1" with a reason code, the others "0" (delivered).
+  ``REJECTED_NUMBERS`` "-1" with a reason code, the others "0" (delivered);
+* a TransactionReferenceNumber the emulator never took (not sent, or sent in
+  a call that failed) is left out of ``DeliveryNotifications`` (StatusCode
+  "1"): the answer the connector reads as "ASPSMS never got that message".
 """
 
 import math
@@ -120,7 +123,7 @@ class AspsmsEmulator(ProviderEmulator):
         with self._state_lock:
             known = {ref: self.messages.get(ref) for ref in refs}
         for ref, message in known.items():
-            if message is None:
+            if message is None:  # unknown reference: no notification at all
                 continue
             if message["number"] in UNDELIVERABLE_NUMBERS:
                 status, description, reason, reason_text = "2", "Not Delivered", "107", "Absent subscriber"

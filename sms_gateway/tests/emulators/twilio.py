@@ -5,7 +5,10 @@ with HTTP Basic ``AccountSid:AuthToken`` and form fields ``To``, ``Body``,
 ``From`` or ``MessagingServiceSid``, optional ``StatusCallback`` -> 201 JSON
 ``{sid, status: "queued", num_segments, ...}``; errors as JSON
 ``{code, message, more_info, status}``. ``GET .../Balance.json`` ->
-``{account_sid, balance, currency}``.
+``{account_sid, balance, currency}``. ``GET .../Messages.json`` lists the
+messages, newest first, filtered on ``To``, ``From`` and ``DateSent`` (also
+``DateSent>``/``DateSent<``: on or after / before a ``YYYY-MM-DD`` day, UTC),
+``PageSize`` (50, at most 1000) and ``Page``, with ``next_page_uri``.
 
 Test inputs (Twilio's own magic test numbers where they exist):
 
@@ -20,9 +23,12 @@ Test inputs (Twilio's own magic test numbers where they exist):
 """
 
 import base64
+import email.utils
 import itertools
 import threading
+import urllib.parse
 import uuid
+from datetime import datetime, timezone
 
 from .base import EmulatorResponse, ProviderEmulator
 
@@ -68,6 +74,7 @@ class TwilioEmulator(ProviderEmulator):
         self.price = price
         self.currency = "USD"
         self.messages = {}  # sid -> form fields accepted
+        self.sent_dates = {}  # sid -> datetime (UTC) the message was taken; a test may move it back
         self._ids = itertools.count(1)
         self._state_lock = threading.Lock()
 
@@ -102,6 +109,8 @@ class TwilioEmulator(ProviderEmulator):
             )
         if resource == "Messages.json" and request.method == "POST":
             return self._create_message(request)
+        if resource == "Messages.json" and request.method == "GET":
+            return self._list_messages(request)
         return _error(404, 20404, "The requested resource was not found")
 
     def _create_message(self, request):
@@ -128,6 +137,7 @@ class TwilioEmulator(ProviderEmulator):
                 self.balance -= cost
             sid = f"SM{next(self._ids):08x}{uuid.uuid4().hex[:24]}"
             self.messages[sid] = dict(form)
+            self.sent_dates[sid] = datetime.now(timezone.utc)
         return EmulatorResponse(
             201,
             {
@@ -144,4 +154,57 @@ class TwilioEmulator(ProviderEmulator):
                 "api_version": "2010-04-01",
                 "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
             },
+        )
+
+    def _list_messages(self, request):
+        query = request.query
+        try:
+            page_size = min(int(query.get("PageSize") or 50), 1000)
+            page = int(query.get("Page") or 0)
+        except ValueError:
+            return _error(400, 20001, "Invalid PageSize or Page")
+        day_filters = []
+        for name, test in (
+            ("DateSent", lambda day, ref: day == ref),
+            ("DateSent>", lambda day, ref: day >= ref),
+            ("DateSent<", lambda day, ref: day <= ref),
+        ):
+            if query.get(name):
+                try:
+                    day_filters.append((test, datetime.strptime(query[name], "%Y-%m-%d").date()))
+                except ValueError:
+                    return _error(400, 20001, f"Invalid {name}: {query[name]}")
+        with self._state_lock:
+            items = [(sid, dict(form), self.sent_dates.get(sid)) for sid, form in self.messages.items()]
+        selected = [
+            (sid, form, sent)
+            for sid, form, sent in reversed(items)  # newest first
+            if (not query.get("To") or form.get("To") == query["To"])
+            and (not query.get("From") or form.get("From") == query["From"])
+            and all(sent and test(sent.date(), ref) for test, ref in day_filters)
+        ]
+        chunk = selected[page * page_size : (page + 1) * page_size]
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        next_query = {k: v for k, v in query.items() if k not in ("Page", "PageSize")}
+        next_page_uri = None
+        if (page + 1) * page_size < len(selected):
+            next_query.update(PageSize=page_size, Page=page + 1)
+            next_page_uri = f"{base}?{urllib.parse.urlencode(next_query)}"
+        messages = [
+            {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": form.get("Body"),
+                "direction": "outbound-api",
+                "status": "sent",
+                "num_segments": str(_segments(form.get("Body") or "")),
+                "date_sent": email.utils.format_datetime(sent) if sent else None,
+            }
+            for sid, form, sent in chunk
+        ]
+        return EmulatorResponse(
+            200, {"messages": messages, "page": page, "page_size": page_size, "next_page_uri": next_page_uri}
         )
