@@ -68,7 +68,9 @@ class SmsSms(models.Model):
 
     @api.model
     def _cron_gateway_fetch_delivery_reports(self):
-        """Pull the delivery status of recently sent SMS from the providers that only offer a pull API."""
+        """Pull the delivery status of recently sent SMS (``DLR_PULL_DAYS``) from every active account whose
+        connector has a pull API (``fetch_delivery_reports(provider_ids, since=None)``: ASPSMS, SFR DMC), also
+        when it pushes reports too: a pushed report that never arrived is caught up this way."""
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         accounts = self.env["sms.gateway.account"].sudo().search([("active", "=", True)])
         since = fields.Datetime.now() - timedelta(days=DLR_PULL_DAYS)
@@ -90,7 +92,10 @@ class SmsSms(models.Model):
                 continue
             connector = account._get_connector()
             try:
-                reports = connector.fetch_delivery_reports(pending.mapped("provider_message_id"))
+                # ``since``: the oldest SMS asked about, for the providers that pull by date (SFR)
+                reports = connector.fetch_delivery_reports(
+                    pending.mapped("provider_message_id"), since=pending[0].sent_date
+                )
             except ProviderError as error:
                 _logger.info("Delivery reports of SMS account %s unavailable: %s", account.id, error)
                 continue

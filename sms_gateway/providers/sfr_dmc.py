@@ -6,11 +6,14 @@ parameters, each a JSON string: ``authenticate`` (``serviceId``,
 ``textMsg``, ``to``, ``from``). Failures come back with HTTP 200 and
 ``"success": false``, so ``success`` is always checked. The ``response`` of a
 success is the message id, which the "pushcra" delivery reports carry as
-``Call_id``.
+``Call_id`` and the pulled ``getSingleCallCra`` reports as ``ID``.
 """
 
+import csv
+import io
 import json
 import re
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from lxml import etree
@@ -42,6 +45,16 @@ SFR_DLR_PATTERNS = [
     (r"distribu|d[eé]livr|deliver|re[cç]u|remis|\bok\b", ("sent", None)),
     (r"cours|attente|pending|envoy|sent|submit|accept|buffer|queue|transmis", ("pending", None)),
 ]
+# getSingleCallCra: CSV (``;``) with an ``ID`` column; the status column's name is not public either, so the
+# first of these present is read (``sfr_cra_id_column`` / ``sfr_cra_status_column`` in the advanced settings
+# name them when SFR's differ).
+CRA_ID_COLUMNS = ("id", "call_id", "callid", "id_call", "idcall")
+CRA_STATUS_COLUMNS = ("statut", "status", "etat", "état", "statut_cra", "cra", "code_cra", "resultat", "résultat")
+CRA_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+CRA_DEFAULT_DAYS = 3
+CRA_MAX_PAGES = 20
+# Odoo delivery failure types a ``sfr_cra_statuses`` entry may map a status to (besides "sent" and "pending").
+DELIVERY_FAILURES = ("sms_not_delivered", "sms_expired", "sms_rejected", "sms_invalid_destination")
 PUSHCRA_FIELDS = (
     "Username",
     "Media",
@@ -98,16 +111,7 @@ class SfrDmcProvider(SmsProvider):
             "authenticate": json.dumps(self._authenticate(), ensure_ascii=False),
             "messageUnitaire": json.dumps(unitaire, ensure_ascii=False),
         }
-        url = self._url("MessagesUnitairesWS/addSingleCall")
-        if (self.config.get("http_method") or "POST").upper() == "GET":
-            response, error = self._request("GET", url, params=params)
-        else:
-            response, error = self._request(
-                "POST",
-                url,
-                data=params,
-                headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
-            )
+        response, error = self._call("addSingleCall", params)
         if error:
             return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
         if response.status_code != 200:
@@ -138,6 +142,15 @@ class SfrDmcProvider(SmsProvider):
         if re.search(r"NUMBER|NUMERO|PHONE|MSISDN|DESTINAT|(^|_)TO(_|$)", code):
             return FAILURE_NUMBER
         return FAILURE_SERVER
+
+    def _call(self, endpoint, params):
+        """One call with the account's HTTP method; return ``(response, None)`` or ``(None, message)``."""
+        url = self._url(f"MessagesUnitairesWS/{endpoint}")
+        if (self.config.get("http_method") or "POST").upper() == "GET":
+            return self._request("GET", url, params=params)
+        return self._request(
+            "POST", url, data=params, headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
+        )
 
     def test_connection(self):
         raise ProviderError(
@@ -181,11 +194,132 @@ class SfrDmcProvider(SmsProvider):
         status = str(lowered.get("status") or "").strip()
         if not call_id or not status:
             raise ValueError(f"SFR pushcra: Call_id or Status missing in {item!r}")
-        state, failure_type = "pending", None
-        for pattern, outcome in SFR_DLR_PATTERNS:
-            if re.search(pattern, status, re.IGNORECASE):
-                state, failure_type = outcome
-                break
+        state, failure_type = _status_outcome(status)
         extra = {k: item[k] for k in PUSHCRA_FIELDS if k in item and k not in ("Call_id", "Status")}
         extra["status"] = status
         return DeliveryReport(call_id, state, failure_type, status if state == "error" else None, extra)
+
+    # -- delivery reports (pull: getSingleCallCra) ----------------------------------
+    def fetch_delivery_reports(self, provider_ids, since=None):
+        """Pull the reports ("CRA") of ``provider_ids`` with ``getSingleCallCra``: every report since
+        ``dSince`` (``since``, the oldest SMS asked about, less a day for time zones; else
+        ``sfr_cra_days`` days ago) and after ``idSince`` (the smallest id asked about less one, then the
+        last id read: one call per page, at most ``sfr_cra_max_pages``). Only the reports of
+        ``provider_ids`` are returned. Raise ProviderError when a call fails or the CSV cannot be read."""
+        wanted = {str(i).strip() for i in provider_ids if i}
+        if not wanted:
+            return []
+        if since is None:
+            since = datetime.now() - timedelta(days=self._int_setting("sfr_cra_days", CRA_DEFAULT_DAYS))
+        else:
+            since -= timedelta(days=1)
+        numeric = [int(i) for i in wanted if i.isdigit()]
+        id_since = min(numeric) - 1 if numeric and len(numeric) == len(wanted) else None
+        reports, seen = [], set()
+        for _page in range(self._int_setting("sfr_cra_max_pages", CRA_MAX_PAGES)):
+            params = {
+                "authenticate": json.dumps(self._authenticate(), ensure_ascii=False),
+                "dSince": since.strftime(self.config.get("sfr_cra_date_format") or CRA_DATE_FORMAT),
+            }
+            if id_since is not None:
+                params["idSince"] = str(id_since)
+            rows = self._cra_rows(*self._call("getSingleCallCra", params))
+            page_ids = []
+            for call_id, status in rows:
+                page_ids.append(call_id)
+                if call_id in wanted:
+                    seen.add(call_id)
+                    state, failure_type = self._cra_outcome(status)
+                    message = status if state == "error" else None
+                    reports.append(DeliveryReport(call_id, state, failure_type, message, {"status": status}))
+            last = max((int(i) for i in page_ids if i.isdigit()), default=None)
+            if seen >= wanted or last is None or id_since is None or last <= id_since:
+                break
+            id_since = last  # next page
+        return reports
+
+    def _int_setting(self, name, default):
+        try:
+            return max(1, int(self.config.get(name) or default))
+        except (TypeError, ValueError):
+            return default
+
+    def _cra_rows(self, response, error):
+        """[(ID, status)] of a getSingleCallCra answer: CSV as the body, or as the ``response`` of a JSON
+        success. Raise ProviderError for an error or an answer that cannot be read."""
+        if error:
+            raise ProviderError(error)
+        if response.status_code != 200:
+            raise ProviderError(self._http_error(response))
+        try:  # CSV is often served without a charset (requests would read it as Latin-1)
+            text = response.content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = response.content.decode("cp1252", "replace")
+        text = text.strip()
+        if text.startswith(("{", "[")):
+            data = self._json(response)
+            if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
+                raise ProviderError(self._unexpected(response))
+            if not data["success"]:
+                code = str(data.get("errorCode") or "").strip()
+                detail = str(data.get("errorDetail") or "").strip()
+                raise ProviderError(
+                    f"{detail} ({code})" if detail and code else (detail or code), self._failure_type(code)
+                )
+            text = data.get("response") or ""
+            if not isinstance(text, str):
+                raise ProviderError(self._unexpected(response))
+            text = text.lstrip("\ufeff").strip()
+        if not text:
+            return []  # no report since dSince / idSince
+        lines = list(csv.reader(io.StringIO(text), delimiter=";"))
+        header = [_column_key(name) for name in lines[0]]
+        id_index = self._cra_column(header, "sfr_cra_id_column", CRA_ID_COLUMNS)
+        status_index = self._cra_column(header, "sfr_cra_status_column", CRA_STATUS_COLUMNS)
+        if id_index is None or status_index is None:
+            raise ProviderError(
+                str(
+                    _lt(
+                        "SFR getSingleCallCra: no %(column)s column in %(header)s (set it in the advanced settings)",
+                        column="ID" if id_index is None else str(_lt("status")),
+                        header=";".join(lines[0])[:200],
+                    )
+                )
+            )
+        rows = []
+        for line in lines[1:]:
+            if len(line) > max(id_index, status_index) and line[id_index].strip():
+                rows.append((line[id_index].strip(), line[status_index].strip()))
+        return rows
+
+    def _cra_column(self, header, setting, candidates):
+        configured = self.config.get(setting)
+        for name in [configured] if configured else candidates:
+            key = _column_key(name)
+            if key in header:
+                return header.index(key)
+        return None
+
+    def _cra_outcome(self, status):
+        """(state, failure type) of a CRA status: ``sfr_cra_statuses`` ({status: "sent" | "pending" | a
+        delivery failure type}) first, then the words of the status; unknown -> pending (nothing changes)."""
+        mapping = self.config.get("sfr_cra_statuses")
+        if isinstance(mapping, dict):
+            mapped = {str(k).strip().lower(): str(v).strip() for k, v in mapping.items()}.get(status.lower())
+            if mapped in ("sent", "pending"):
+                return mapped, None
+            if mapped in DELIVERY_FAILURES:
+                return "error", mapped
+        return _status_outcome(status)
+
+
+def _column_key(name):
+    return str(name or "").strip().lower().replace(" ", "_")
+
+
+def _status_outcome(status):
+    """(state, failure type) read from the words of an SFR status; pending when none matches."""
+    for pattern, outcome in SFR_DLR_PATTERNS:
+        if re.search(pattern, status, re.IGNORECASE):
+            return outcome
+    return "pending", None

@@ -1,12 +1,13 @@
 import json
 import socket
+from datetime import datetime, timedelta
 
 from odoo.tests import BaseCase, tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.sfr_dmc import SfrDmcProvider
 from .emulators.base import EmulatorResponse, LoopbackSession
-from .emulators.sfr_dmc import INVALID_NUMBER, SfrDmcEmulator
+from .emulators.sfr_dmc import INVALID_NUMBER, UNDELIVERED_NUMBER, SfrDmcEmulator
 
 SERVICE_ID, PASSWORD, SPACE_ID = "svc123", "pw-sfr", "4242"
 ACCENTED = "Collecte des encombrants jeudi — pensez à sortir vos objets 🛋️"
@@ -32,6 +33,10 @@ class TestSfrDmcProvider(BaseCase):
         self.emulator.mode = "ok"
         self.emulator.hang_seconds = 1.0
         self.emulator.messages.clear()
+        self.emulator.dates.clear()
+        self.emulator.cra_statuses.clear()
+        self.emulator.cra_page_size = 1000
+        self.emulator.cra_json = False
         self.emulator.forced.clear()
         self.provider = self._provider()
 
@@ -243,3 +248,103 @@ class TestSfrDmcProvider(BaseCase):
         ):
             with self.assertRaises(ValueError, msg=repr(payload)):
                 self.provider.parse_delivery_report(payload)
+
+    # -- pulled delivery reports (getSingleCallCra) ------------------------------------
+    def _sent_ids(self, *numbers):
+        ids = []
+        for i, number in enumerate(numbers):
+            result = self._send_one(number=number, ref=f"r{i}")
+            self.assertTrue(result.ok)
+            ids.append(result.provider_id)
+        self.emulator.reset()
+        return ids
+
+    def test_fetch_delivery_reports(self):
+        other, delivered, undelivered, pending = self._sent_ids(
+            "+33612345670", "+33612345678", UNDELIVERED_NUMBER, "+33612345679"
+        )
+        self.emulator.cra_statuses[int(pending)] = "En cours"
+        since = datetime.now() - timedelta(hours=1)
+        reports = self.provider.fetch_delivery_reports([delivered, undelivered, pending, "99999999"], since=since)
+        self.assertEqual(
+            [(r.provider_id, r.state, r.failure_type, r.error_message) for r in reports],
+            [
+                (delivered, "sent", None, None),
+                (undelivered, "error", "sms_not_delivered", "Non distribué"),
+                (pending, "pending", None, None),
+            ],
+            "only the reports asked for",
+        )
+        request = self.emulator.received[0]
+        self.assertEqual(
+            (request.method, request.path), ("POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/getSingleCallCra")
+        )
+        self.assertEqual(set(request.form), {"authenticate", "dSince", "idSince"})
+        self.assertEqual(request.form["idSince"], str(int(delivered) - 1))
+        self.assertEqual(request.form["dSince"], f"{since - timedelta(days=1):%Y-%m-%d %H:%M:%S}")
+        self.assertEqual(len(self.emulator.received), 2, "a page short of the unknown id: asked once more")
+        self.assertEqual(self.emulator.received[1].form["idSince"], pending)
+        self.assertNotIn(other, [r.provider_id for r in reports])
+        self.assertEqual(self.provider.fetch_delivery_reports([]), [])
+
+    def test_fetch_delivery_reports_pages_json_and_old_messages(self):
+        first, second, third = self._sent_ids("+33612345671", "+33612345672", "+33612345673")
+        self.emulator.dates[int(first)] -= timedelta(days=10)  # before dSince: not listed any more
+        self.emulator.cra_page_size = 1
+        self.emulator.cra_json = True
+        reports = self._provider(http_method="GET").fetch_delivery_reports([first, second, third])
+        self.assertEqual([(r.provider_id, r.state) for r in reports], [(second, "sent"), (third, "sent")])
+        self.assertEqual(
+            [r.query.get("idSince") for r in self.emulator.received],
+            [str(int(first) - 1), second, third],
+            "one page per call, then an empty page ends",
+        )
+        self.assertTrue(all(r.method == "GET" for r in self.emulator.received))
+        self.emulator.reset()
+        capped = self._provider(sfr_cra_max_pages=1).fetch_delivery_reports([first, second, third])
+        self.assertEqual((len(capped), len(self.emulator.received)), (1, 1))
+
+    def test_fetch_delivery_reports_errors(self):
+        (call_id,) = self._sent_ids("+33612345678")
+        with self.assertRaises(ProviderError) as capture:
+            self._provider(password="wrong").fetch_delivery_reports([call_id])
+        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self.assertIn("AUTHENTICATION_FAILED", str(capture.exception))
+        self.emulator.mode = "http500"
+        with self.assertRaises(ProviderError) as capture:
+            self.provider.fetch_delivery_reports([call_id])
+        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self.emulator.mode = "ok"
+        for odd in (
+            EmulatorResponse(200, "Numero;Etat\r\n1;ok\r\n", "text/csv"),  # no ID column
+            EmulatorResponse(200, "ID;Date\r\n1;2026-11-23\r\n", "text/csv"),  # no status column
+            EmulatorResponse(200, {"success": True, "response": {"not": "csv"}}),
+            EmulatorResponse(200, {"unexpected": 1}),
+        ):
+            self.emulator.answer_next(odd)
+            with self.assertRaises(ProviderError, msg=odd.body):
+                self.provider.fetch_delivery_reports([call_id])
+        with self.assertRaises(ProviderError) as capture:
+            self._provider(base_url=_closed_port_url()).fetch_delivery_reports([call_id])
+        self.assertIn("connection refused", str(capture.exception))
+        self.emulator.answer_next(EmulatorResponse(200, "", "text/csv"))
+        self.assertEqual(self.provider.fetch_delivery_reports([call_id]), [], "no report yet")
+
+    def test_cra_columns_and_statuses_configurable(self):
+        csv_text = "\ufeffCall Id;Code;Libelle\r\n11;4;x\r\n12;5;y\r\n13;9;z\r\n14;Non distribué;w\r\n"
+        provider = self._provider(
+            sfr_cra_id_column="Call Id",
+            sfr_cra_status_column="code",
+            sfr_cra_statuses={"4": "sent", "5": "sms_expired", "9": "bogus"},
+        )
+        self.emulator.answer_next(EmulatorResponse(200, csv_text, "text/csv"))
+        reports = provider.fetch_delivery_reports(["11", "12", "13", "14"])
+        self.assertEqual(
+            [(r.provider_id, r.state, r.failure_type) for r in reports],
+            [
+                ("11", "sent", None),
+                ("12", "error", "sms_expired"),
+                ("13", "pending", None),
+                ("14", "error", "sms_not_delivered"),
+            ],
+        )

@@ -18,17 +18,28 @@ Test inputs:
   ``INVALID_PARAMETERS`` with ``invalidParams: true``;
 * ``INVALID_NUMBER`` -> ``INVALID_NUMBER`` (a guess: SFR's other codes are
   not public).
+
+Delivery reports pulled with ``.../MessagesUnitairesWS/getSingleCallCra``
+(``authenticate``, ``dSince`` ``YYYY-MM-DD HH:MM:SS``, optional ``idSince``):
+the reports of the messages taken since ``dSince`` with an id above
+``idSince``, by id, at most ``cra_page_size`` per call, as CSV (``;``,
+columns ``ID;Date;Media;To;Statut``) in the body, or as the ``response`` of
+``{"success": true}`` when ``cra_json`` is set. ``Statut``: "Non distribué"
+for ``UNDELIVERED_NUMBER``, "Distribué" for the others; a test may set
+``cra_statuses[id]``. The public documentation names only the ``ID`` column.
 """
 
 import itertools
 import json
 import re
 import threading
+from datetime import datetime
 
 from .base import EmulatorResponse, ProviderEmulator
 
 INVALID_NUMBER = "+33600000404"
-PATH = re.compile(r"^/DmcWS/[\d.]+/JsonService/MessagesUnitairesWS/addSingleCall/?$")
+UNDELIVERED_NUMBER = "+33600000410"
+PATH = re.compile(r"^/DmcWS/[\d.]+/JsonService/MessagesUnitairesWS/(addSingleCall|getSingleCallCra)/?$")
 AUTH_FIELDS = {"serviceId", "servicePassword", "spaceId", "lang"}
 MESSAGE_FIELDS = {"media", "textMsg", "to", "from", "timeout", "ttsVoice"}
 MEDIAS = {"SMS", "SMSLong", "SMSUnicode", "SMSUnicodeLong"}
@@ -49,6 +60,10 @@ class SfrDmcEmulator(ProviderEmulator):
         self.password = password
         self.space_id = space_id
         self.messages = {}  # response id -> messageUnitaire
+        self.dates = {}  # response id -> datetime taken (a test may move it back)
+        self.cra_statuses = {}  # response id -> Statut given instead of the default
+        self.cra_page_size = 1000
+        self.cra_json = False
         self._ids = itertools.count(26441597)
         self._state_lock = threading.Lock()
 
@@ -56,6 +71,8 @@ class SfrDmcEmulator(ProviderEmulator):
         if request.method not in ("GET", "POST") or not PATH.match(request.path):
             return EmulatorResponse(404, "<html><body><h1>HTTP Status 404 - Not Found</h1></body></html>", "text/html")
         params = request.params
+        if PATH.match(request.path).group(1) == "getSingleCallCra":
+            return self._cra(params)
         try:
             auth = json.loads(params["authenticate"])
             message = json.loads(params["messageUnitaire"])
@@ -66,11 +83,7 @@ class SfrDmcEmulator(ProviderEmulator):
         unknown = sorted((set(auth) - AUTH_FIELDS) | (set(message) - MESSAGE_FIELDS))
         if unknown:
             return _failure("INVALID_PARAMETERS", f"Paramètre inconnu : {unknown[0]}", invalidParams=True)
-        if (auth.get("serviceId"), auth.get("servicePassword"), str(auth.get("spaceId"))) != (
-            self.service_id,
-            self.password,
-            self.space_id,
-        ):
+        if not self._authenticated(auth):
             return _failure("AUTHENTICATION_FAILED", "Authentification échouée")
         text, to, media = message.get("textMsg"), message.get("to"), message.get("media")
         if not text or not to or media not in MEDIAS:
@@ -86,4 +99,36 @@ class SfrDmcEmulator(ProviderEmulator):
         with self._state_lock:
             message_id = next(self._ids)
             self.messages[message_id] = message
+            self.dates[message_id] = datetime.now()
         return EmulatorResponse(200, {"success": True, "response": message_id})
+
+    def _authenticated(self, auth):
+        return (auth.get("serviceId"), auth.get("servicePassword"), str(auth.get("spaceId"))) == (
+            self.service_id,
+            self.password,
+            self.space_id,
+        )
+
+    def _cra(self, params):
+        try:
+            auth = json.loads(params["authenticate"])
+            since = datetime.strptime(params["dSince"], "%Y-%m-%d %H:%M:%S")
+            id_since = int(params.get("idSince") or 0)
+        except (KeyError, ValueError, TypeError):
+            return _failure("INVALID_PARAMETERS", "authenticate (JSON) et dSince attendus", invalidParams=True)
+        if not isinstance(auth, dict) or not self._authenticated(auth):
+            return _failure("AUTHENTICATION_FAILED", "Authentification échouée")
+        with self._state_lock:
+            rows = [
+                (message_id, self.dates[message_id], message, self.cra_statuses.get(message_id))
+                for message_id, message in sorted(self.messages.items())
+                if message_id > id_since and self.dates[message_id] >= since
+            ][: self.cra_page_size]
+        lines = ["ID;Date;Media;To;Statut"]
+        for message_id, date, message, status in rows:
+            status = status or ("Non distribué" if message.get("to") == UNDELIVERED_NUMBER else "Distribué")
+            lines.append(f"{message_id};{date:%Y-%m-%d %H:%M:%S};{message.get('media')};{message.get('to')};{status}")
+        csv_text = "\r\n".join(lines) + "\r\n"
+        if self.cra_json:
+            return EmulatorResponse(200, {"success": True, "response": csv_text})
+        return EmulatorResponse(200, csv_text, "text/csv; charset=utf-8")
