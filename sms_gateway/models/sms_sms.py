@@ -5,6 +5,7 @@ import phonenumbers
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.osv import expression
 
 from ..tools.sms_segments import count_sms
 
@@ -207,6 +208,11 @@ class SmsSms(models.Model):
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
     @api.model
+    def _gateway_sms_cost(self, segments, credits_per_segment):
+        """Credit one SMS costs: its segments (at least one) at the account's price of a segment."""
+        return max(segments or 0, 1) * credits_per_segment
+
+    @api.model
     def _gateway_split_credit(self, company, costs):
         """Lock the credit of ``company`` and take the ``(key, cost)`` items in order: those it covers are
         reserved, the others refused. Returns ``{cost: [keys]}`` reserved and ``{error message: [keys]}``
@@ -279,7 +285,7 @@ class SmsSms(models.Model):
                 account_id = vals["gateway_account_id"]
                 if account_id not in per_segment:
                     per_segment[account_id] = Account.browse(account_id).credits_per_segment
-                costs.append((index, max(vals.get("sms_segment_count") or 0, 1) * per_segment[account_id]))
+                costs.append((index, self._gateway_sms_cost(vals.get("sms_segment_count"), per_segment[account_id])))
             company = Company.browse(company_id)
             reserved_by_cost, refused_by_message = self._gateway_split_credit(company, costs)
             if reserved_by_cost:
@@ -319,7 +325,7 @@ class SmsSms(models.Model):
             reserved_by_cost, refused_by_message = self._gateway_split_credit(
                 company,
                 (
-                    (sms.id, max(sms.sms_segment_count, 1) * sms.gateway_account_id.credits_per_segment)
+                    (sms.id, self._gateway_sms_cost(sms.sms_segment_count, sms.gateway_account_id.credits_per_segment))
                     for sms in company_sms
                 ),
             )
@@ -347,19 +353,32 @@ class SmsSms(models.Model):
     @api.autovacuum
     def _gc_gateway_history(self):
         companies = self.env["res.company"].sudo().search([("sms_history_retention_days", ">", 0)])
-        for company in companies:
-            limit_date = fields.Datetime.now() - timedelta(days=company.sms_history_retention_days)
-            old = self.sudo().search(
+        if not companies:
+            return
+        now = fields.Datetime.now()
+        # one search for every company, each with its own limit date
+        old = self.sudo().search(
+            expression.AND(
                 [
-                    ("company_id", "=", company.id),
-                    ("create_date", "<", limit_date),
-                    ("state", "not in", PENDING_STATES),
+                    [("state", "not in", PENDING_STATES)],
+                    expression.OR(
+                        [
+                            [
+                                ("company_id", "=", company.id),
+                                ("create_date", "<", now - timedelta(days=company.sms_history_retention_days)),
+                            ]
+                            for company in companies
+                        ]
+                    ),
                 ]
             )
-            old.unlink()
+        )
+        old_by_company = old.grouped("company_id")
+        old.unlink()
+        for company in companies:
             _logger.info(
                 "Deleted %s SMS older than %s days (company %s)",
-                len(old),
+                len(old_by_company.get(company, ())),
                 company.sms_history_retention_days,
                 company.id,
             )

@@ -161,6 +161,26 @@ class TestSmsGatewayFlows(SmsGatewayCase, MockSMS):
         self.assertFalse(old.exists())
         self.assertTrue(recent.exists())
 
+    def test_history_retention_per_company(self):
+        """One pass for every company, each with its own retention."""
+        self.topup(self.company_a, 1)
+        self.topup(self.company_b, 2)
+        a_40 = self.queue_sms(self.company_a, "+33612345678")
+        b_40 = self.queue_sms(self.company_b, "+33612345678")
+        b_70 = self.queue_sms(self.company_b, "+33612345678")
+        (a_40 | b_40 | b_70).send()
+        self.env.cr.execute(
+            "UPDATE sms_sms SET create_date = now() - interval '40 days' WHERE id IN %s", [(a_40.id, b_40.id)]
+        )
+        self.env.cr.execute("UPDATE sms_sms SET create_date = now() - interval '70 days' WHERE id = %s", [b_70.id])
+        self.env["sms.sms"].invalidate_model(["create_date"])
+        self.company_a.sms_history_retention_days = 30
+        self.company_b.sms_history_retention_days = 60
+        self.env["sms.sms"]._gc_gateway_history()
+        self.assertFalse(a_40.exists())
+        self.assertTrue(b_40.exists(), "within company B's retention")
+        self.assertFalse(b_70.exists())
+
     def test_partner_binding_unchanged(self):
         # the stock "Send SMS" list action on contacts is still there
         action = self.env.ref("sms.res_partner_act_window_sms_composer_multi")
