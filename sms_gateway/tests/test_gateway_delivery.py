@@ -57,54 +57,6 @@ class TestGatewayDeliveryWebhook(GatewayEmulatorCase, HttpCase):
             headers = {"Content-Type": "application/json", **(headers or {})}
         return self.url_open(path, data=data or {}, headers=headers)
 
-    def test_sfr_pull_cron(self):
-        sfr = SfrDmcEmulator().start()
-        self.addCleanup(sfr.stop)
-        self.env["sms.gateway.account"].search([("company_id", "=", self.company_a.id)]).active = False
-        account = self.env["sms.gateway.account"].create(
-            {
-                "name": "SFR test",
-                "provider": "sfr_dmc",
-                "company_id": self.company_a.id,
-                "sequence": 1,
-                "base_url": f"{sfr.url}/DmcWS/1.5.8/JsonService",
-                "timeout": 1.0,
-                "service_id": sfr.service_id,
-                "password": sfr.password,
-                "space_id": sfr.space_id,
-            }
-        )
-        delivered, undelivered, on_its_way = self.send(["+33612345678", SFR_UNDELIVERED_NUMBER, "+33612345679"])
-        self.assertEqual({delivered.state, undelivered.state, on_its_way.state}, {"pending"})
-        self.assertEqual(
-            set(sfr.messages), {int(sms.provider_message_id) for sms in delivered | undelivered | on_its_way}
-        )
-        sfr.cra_statuses[int(on_its_way.provider_message_id)] = "En cours"
-        sfr.reset()
-        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
-        calls = [r.form for r in sfr.received if r.path.endswith("/getSingleCallCra")]
-        self.assertEqual(len(calls), 1, "every report in one page")
-        self.assertEqual(calls[0]["idSince"], str(int(delivered.provider_message_id) - 1))
-        self.assert_state(delivered, "sent")
-        self.assert_state(undelivered, "error", "sms_not_delivered")
-        self.assertEqual(undelivered.error_message, "Non distribué")
-        self.assert_state(on_its_way, "pending")
-        # still on its way: asked again at the next run, alone
-        sfr.cra_statuses[int(on_its_way.provider_message_id)] = "Distribué"
-        sfr.reset()
-        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
-        self.assertEqual(sfr.received[0].form["idSince"], str(int(on_its_way.provider_message_id) - 1))
-        self.assert_state(on_its_way, "sent")
-        sfr.reset()
-        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
-        self.assertFalse(sfr.received, "nothing pending: nothing asked")
-        # a failing provider is skipped quietly, the next run asks again
-        again = self.send(["+33612345670"])
-        sfr.mode = "http500"
-        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
-        self.assert_state(again, "pending")
-        self.assertTrue(account.active)
-
     def assert_state(self, sms, state, failure_type=False):
         sms.invalidate_recordset()
         self.assertEqual((sms.state, sms.failure_type), (state, failure_type))
@@ -293,6 +245,54 @@ class TestGatewayDeliveryPull(GatewayEmulatorCase):
         self.aspsms.reset()
         self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
         self.assertFalse(self.aspsms.received)
+        self.assertTrue(account.active)
+
+    def test_sfr_pull_cron(self):
+        sfr = SfrDmcEmulator().start()
+        self.addCleanup(sfr.stop)
+        self.env["sms.gateway.account"].search([("company_id", "=", self.company_a.id)]).active = False
+        account = self.env["sms.gateway.account"].create(
+            {
+                "name": "SFR test",
+                "provider": "sfr_dmc",
+                "company_id": self.company_a.id,
+                "sequence": 1,
+                "base_url": f"{sfr.url}/DmcWS/1.5.8/JsonService",
+                "timeout": 1.0,
+                "service_id": sfr.service_id,
+                "password": sfr.password,
+                "space_id": sfr.space_id,
+            }
+        )
+        delivered, undelivered, on_its_way = self.send(["+33612345678", SFR_UNDELIVERED_NUMBER, "+33612345679"])
+        self.assertEqual({delivered.state, undelivered.state, on_its_way.state}, {"pending"})
+        self.assertEqual(
+            set(sfr.messages), {int(sms.provider_message_id) for sms in delivered | undelivered | on_its_way}
+        )
+        sfr.cra_statuses[int(on_its_way.provider_message_id)] = "En cours"
+        sfr.reset()
+        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
+        calls = [r.form for r in sfr.received if r.path.endswith("/getSingleCallCra")]
+        self.assertEqual(len(calls), 1, "every report in one page")
+        self.assertEqual(calls[0]["idSince"], str(int(delivered.provider_message_id) - 1))
+        self.assert_state(delivered, "sent")
+        self.assert_state(undelivered, "error", "sms_not_delivered")
+        self.assertEqual(undelivered.error_message, "Non distribué")
+        self.assert_state(on_its_way, "pending")
+        # still on its way: asked again at the next run, alone
+        sfr.cra_statuses[int(on_its_way.provider_message_id)] = "Distribué"
+        sfr.reset()
+        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
+        self.assertEqual(sfr.received[0].form["idSince"], str(int(on_its_way.provider_message_id) - 1))
+        self.assert_state(on_its_way, "sent")
+        sfr.reset()
+        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
+        self.assertFalse(sfr.received, "nothing pending: nothing asked")
+        # a failing provider is skipped quietly, the next run asks again
+        again = self.send(["+33612345670"])
+        sfr.mode = "http500"
+        self.env["sms.sms"]._cron_gateway_fetch_delivery_reports()
+        self.assert_state(again, "pending")
         self.assertTrue(account.active)
 
     def assert_state(self, sms, state, failure_type=False):
