@@ -42,7 +42,7 @@ def main():
         args.test_tags,
         "--stop-after-init",
         "--http-port",
-        "8069",
+        "8169",  # leaves 8069 to make demo
         "--workers",
         "0",
         "--max-cron-threads",
