@@ -73,8 +73,10 @@ class TestSmsI18n(SmsGatewayCase):
             _lt("Provider unreachable: %(error)s", error="DNS")._translate("fr_FR"),
             "Fournisseur injoignable : DNS",
         )
-        self.assertEqual(
-            _lt("empty body")._translate("fr_FR"),
-            "corps vide",
-            "msgid missing from i18n/sms_gateway.pot: the export misses an _lt() nested in another _lt()",
-        )
+
+    def test_nested_connector_messages_in_french(self):
+        # These _lt() are nested in the arguments of another _lt() in the connectors (base.py, sfr_dmc.py), where
+        # Odoo's term export does not see them; naming them here gets them exported (from this file) into the .pot,
+        # which Odoo merges into fr.po when loading it: a msgid missing from the .pot is not translated.
+        self.assertEqual(_lt("empty body")._translate("fr_FR"), "corps vide")
+        self.assertEqual(_lt("status")._translate("fr_FR"), "statut")
