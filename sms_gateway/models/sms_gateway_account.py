@@ -276,7 +276,7 @@ class SmsGatewayAccount(models.Model):
             'The %(provider)s account "%(account)s" needs: %(fields)s.',
             provider=dict(self._fields["provider"]._description_selection(self.env)).get(self.provider),
             account=self.name,
-            fields=", ".join(labels.get(name) or self._fields[name].string for name in missing),
+            fields=", ".join(labels.get(name) or self._fields[name]._description_string(self.env) for name in missing),
         )
 
     # ------------------------------------------------------------------
@@ -317,6 +317,8 @@ class SmsGatewayAccount(models.Model):
             config["ovh_no_stop"] = account.ovh_no_stop
         if account.has_delivery_reports:
             config["dlr_url"] = account._get_webhook_url()
+        # the connector's messages end in the history: in the company's language
+        config["ui_lang"] = account.company_id.partner_id.lang or self.env.lang or "en_US"
         return config
 
     def _gateway_new_session(self):

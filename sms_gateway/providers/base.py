@@ -11,12 +11,15 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from types import SimpleNamespace
+
 import requests
 
 from odoo.tools.translate import LazyTranslate
 
 _logger = logging.getLogger(__name__)
-# Connectors run outside any environment: fall back to English quietly.
+# Our own messages. Connectors run outside any environment: ``str(_lt(...))`` in a connector method takes the
+# language of ``self.env.lang`` (see SmsProvider.env), English when the account gave none.
 _lt = LazyTranslate("sms_gateway", default_lang="en_US")
 
 # Failure types shared with Odoo's ``sms.sms.failure_type``.
@@ -83,7 +86,9 @@ class SmsProvider:
     :param config: dict with the account's settings: ``base_url``, ``sender``,
         ``timeout`` (seconds) and the provider's credentials under the generic
         keys of ``sms.gateway.account`` (``username``, ``password``,
-        ``api_key``, ``service_id``, ``space_id`` ...).
+        ``api_key``, ``service_id``, ``space_id`` ...) and ``ui_lang``, the
+        language of the messages the connector writes for people (they end
+        in the SMS history).
     :param session: an optional ``requests.Session`` reused for the whole
         dispatch run (keep-alive); one is created when not given.
     """
@@ -101,6 +106,11 @@ class SmsProvider:
         self.timeout = float(self.config.get("timeout") or 10.0)
         self.base_url = (self.config.get("base_url") or self.default_base_url or "").rstrip("/")
         self._session = session
+
+    @property
+    def env(self):
+        """Only the language: Odoo's lazy translations read ``self.env.lang`` in the frame that renders them."""
+        return SimpleNamespace(lang=self.config.get("ui_lang") or "en_US")
 
     @property
     def session(self):
@@ -223,12 +233,9 @@ class SmsProvider:
 
     def _unexpected(self, response):
         """Message for an answer the connector cannot understand."""
+        body = self._body_excerpt(response) or str(_lt("empty body"))
         return str(
-            _lt(
-                "Unexpected answer from provider (HTTP %(status)s): %(body)s",
-                status=response.status_code,
-                body=self._body_excerpt(response) or str(_lt("empty body")),
-            )
+            _lt("Unexpected answer from provider (HTTP %(status)s): %(body)s", status=response.status_code, body=body)
         )
 
 

@@ -277,11 +277,12 @@ class SfrDmcProvider(SmsProvider):
         id_index = self._cra_column(header, "sfr_cra_id_column", CRA_ID_COLUMNS)
         status_index = self._cra_column(header, "sfr_cra_status_column", CRA_STATUS_COLUMNS)
         if id_index is None or status_index is None:
+            column = "ID" if id_index is None else str(_lt("status"))
             raise ProviderError(
                 str(
                     _lt(
                         "SFR getSingleCallCra: no %(column)s column in %(header)s (set it in the advanced settings)",
-                        column="ID" if id_index is None else str(_lt("status")),
+                        column=column,
                         header=";".join(lines[0])[:200],
                     )
                 )

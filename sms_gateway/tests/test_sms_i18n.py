@@ -74,6 +74,19 @@ class TestSmsI18n(SmsGatewayCase):
             "Fournisseur injoignable : DNS",
         )
 
+    def test_history_error_from_connector_in_company_language(self):
+        # The queue runs without a user language: the connector writes in the company's language.
+        self.company_a.partner_id.lang = "fr_FR"
+        self.topup(self.company_a, 5)
+        self.account_a.write(
+            {"provider": "aspsms", "username": "key", "password": "pw", "base_url": "http://127.0.0.1:9", "timeout": 1}
+        )
+        self.env["ir.config_parameter"].sudo().set_param("sms_gateway.max_attempts", 1)
+        sms = self.queue_sms(self.company_a, "+33612345678")
+        sms.with_context(lang="en_US").send()  # nothing listens on port 9
+        self.assertEqual((sms.state, sms.failure_type), ("error", "sms_server"))
+        self.assertEqual(sms.error_message, "Fournisseur injoignable : connexion refusée")
+
     def test_nested_connector_messages_in_french(self):
         # These _lt() are nested in the arguments of another _lt() in the connectors (base.py, sfr_dmc.py), where
         # Odoo's term export does not see them; naming them here gets them exported (from this file) into the .pot,
