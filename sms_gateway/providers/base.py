@@ -10,7 +10,6 @@ against its local emulator.
 import logging
 import re
 from dataclasses import dataclass, field
-
 from types import SimpleNamespace
 
 import requests
