@@ -1,24 +1,19 @@
-import socket
-
 from odoo.tests import BaseCase, tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.contact_experience import ContactExperienceProvider
 from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.contact_experience import INVALID_NUMBER, ContactExperienceEmulator
+from .provider_common import OddAnswersMixin
 
 DEV_CODE = "DEVCODE-123"
 ACCENTED = "Votre dossier RSA est complet ✔ Prochain rendez-vous : lundi à 10h 😊"
 
 
-def _closed_port_url():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestContactExperienceProvider(BaseCase):
+class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
+    truncated_json = '{"list": [{"id": "1"'
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -55,6 +50,9 @@ class TestContactExperienceProvider(BaseCase):
         self.assertFalse(result.provider_id)
         self.assertEqual(result.failure_type, failure_type)
         self.assertIn(contains, result.error_message)
+
+    def connector_for(self, root_url, **config):
+        return self._provider(base_url=f"{root_url}/ccv/webServicesCCV/SMS", **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
@@ -102,7 +100,7 @@ class TestContactExperienceProvider(BaseCase):
     def test_other_ko_is_transient(self):
         self._assert_failed(self._send_one(self._provider(sender="not-an-email")), "sms_server", "Invalid emetteur")
 
-    # -- odd answers ----------------------------------------------------------
+    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_success_shapes(self):
         for body in (
             {"size": 1, "total": None, "list": [], "httpStatusCode": 201},
@@ -117,31 +115,7 @@ class TestContactExperienceProvider(BaseCase):
         self.emulator.answer_next(EmulatorResponse(201, {"list": [{"id": 77}]}))
         self.assertEqual(self._send_one().provider_id, "77")
 
-    def test_http_500(self):
-        self.emulator.mode = "http500"
-        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 500")
-
-    def test_dropped_connection(self):
-        self.emulator.mode = "drop"
-        self._assert_failed(self._send_one(), "sms_server", "closed the connection")
-
-    def test_timeout(self):
-        self.emulator.mode = "timeout"
-        self._assert_failed(self._send_one(self._provider(timeout=0.3)), "sms_server", "did not answer within 0.3 s")
-
-    def test_connection_refused(self):
-        result = self._send_one(self._provider(base_url=_closed_port_url()))
-        self._assert_failed(result, "sms_server", "Provider unreachable: connection refused")
-
-    def test_tls_error(self):
-        result = self._send_one(self._provider(base_url=self.emulator.url.replace("http://", "https://")))
-        self._assert_failed(result, "sms_server", "TLS/SSL")
-
-    def test_invalid_json_empty_html(self):
-        self.emulator.answer_next(EmulatorResponse(200, '{"list": [{"id": "1"', "application/json"))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider")
-        self.emulator.answer_next(EmulatorResponse(200, b""))
-        self._assert_failed(self._send_one(), "sms_server", "empty body")
+    def test_html_page_with_php_warning(self):
         self.emulator.answer_next(
             EmulatorResponse(200, "<html><body><b>Warning</b>: mysql_connect()</body></html>", "text/html")
         )

@@ -1,24 +1,21 @@
-import socket
-
 from odoo.tests import BaseCase, tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.mobimel import MobimelProvider, classify_errors
 from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.mobimel import MobimelEmulator
+from .provider_common import OddAnswersMixin
 
 KEY = "mobimel-key"
 ACCENTED = "Cantine : menu spécial fête de l'école vendredi 🎈 Bon appétit !"
 
 
-def _closed_port_url():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestMobimelProvider(BaseCase):
+class TestMobimelProvider(OddAnswersMixin, BaseCase):
+    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
+    odd_timeout = 0.5
+    truncated_json = '{"resultat": 1'
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -51,6 +48,9 @@ class TestMobimelProvider(BaseCase):
         self.assertFalse(results[0].provider_id)
         self.assertEqual(results[0].failure_type, failure_type)
         self.assertIn(contains, results[0].error_message)
+
+    def connector_for(self, root_url, **config):
+        return self._provider(base_url=root_url, **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
@@ -121,38 +121,7 @@ class TestMobimelProvider(BaseCase):
         self.emulator.answer_next(EmulatorResponse(200, {"resultat": 0}))
         self._assert_failed(self._send(), "sms_server", "no error given")
 
-    # -- odd answers ----------------------------------------------------------
-    def test_http_500(self):
-        self.emulator.mode = "http500"
-        self._assert_failed(self._send(), "sms_server", "HTTP 500")
-
-    def test_dropped_connection(self):
-        self.emulator.mode = "drop"
-        self._assert_failed(self._send(), "sms_server", "closed the connection")
-
-    def test_timeout(self):
-        self.emulator.mode = "timeout"
-        self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
-
-    def test_connection_refused(self):
-        self._assert_failed(
-            self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server", "connection refused"
-        )
-
-    def test_invalid_json(self):
-        self.emulator.answer_next(EmulatorResponse(200, '{"resultat": 1', "application/json"))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider (HTTP 200)")
-
-    def test_empty_body(self):
-        self.emulator.answer_next(EmulatorResponse(200, b""))
-        self._assert_failed(self._send(), "sms_server", "empty body")
-
-    def test_html_page(self):
-        self.emulator.answer_next(EmulatorResponse(200, "<html><body><p>Maintenance</p></body></html>", "text/html"))
-        results = self._send()
-        self._assert_failed(results, "sms_server", "Maintenance")
-        self.assertNotIn("<p>", results[0].error_message)
-
+    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_unexpected_resultat(self):
         self.emulator.answer_next(EmulatorResponse(200, {"resultat": 2}))
         self._assert_failed(self._send(), "sms_server", "Unexpected answer")

@@ -1,5 +1,4 @@
 import base64
-import socket
 from datetime import timedelta
 
 from odoo.tests import BaseCase, tagged
@@ -8,19 +7,19 @@ from ..providers.base import OutgoingSms, ProviderError
 from ..providers.twilio import TwilioProvider, twilio_signature
 from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.twilio import TwilioEmulator
+from .provider_common import OddAnswersMixin, closed_port_url
 
 SID, TOKEN = "AC0123456789abcdef0123456789abcdef", "auth-token-42"
 ACCENTED = "Rappel : rendez-vous à 9h30 près de l'église, ça marche ? 🎉"
 
 
-def _closed_port_url():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestTwilioProvider(BaseCase):
+class TestTwilioProvider(OddAnswersMixin, BaseCase):
+    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
+    success_status = 201
+    odd_timeout = 0.5
+    truncated_json = '{"sid": "SM1'
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -62,6 +61,9 @@ class TestTwilioProvider(BaseCase):
         self.assertFalse(result.provider_id)
         self.assertEqual(result.failure_type, failure_type)
         self.assertIn(contains, result.error_message)
+
+    def connector_for(self, root_url, **config):
+        return self._provider(base_url=root_url, **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success_with_from(self):
@@ -134,41 +136,7 @@ class TestTwilioProvider(BaseCase):
         )
         self._assert_failed(self._send(), "sms_server", "Something odd (Twilio error 21999)")
 
-    # -- odd answers ----------------------------------------------------------
-    def test_http_500(self):
-        self.emulator.mode = "http500"
-        self._assert_failed(self._send(), "sms_server", "HTTP 500")
-
-    def test_dropped_connection(self):
-        self.emulator.mode = "drop"
-        self._assert_failed(self._send(), "sms_server", "closed the connection")
-
-    def test_timeout(self):
-        self.emulator.mode = "timeout"
-        self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
-
-    def test_connection_refused(self):
-        results = self._send(provider=self._provider(base_url=_closed_port_url()))
-        self._assert_failed(results, "sms_server", "connection refused")
-
-    def test_tls_error(self):
-        results = self._send(provider=self._provider(base_url=self.emulator.url.replace("http://", "https://")))
-        self._assert_failed(results, "sms_server", "TLS/SSL")
-
-    def test_invalid_json(self):
-        self.emulator.answer_next(EmulatorResponse(201, '{"sid": "SM1', "application/json"))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider (HTTP 201)")
-
-    def test_empty_body(self):
-        self.emulator.answer_next(EmulatorResponse(201, b""))
-        self._assert_failed(self._send(), "sms_server", "empty body")
-
-    def test_html_page(self):
-        self.emulator.answer_next(EmulatorResponse(200, "<html><body><h1>Gateway</h1></body></html>", "text/html"))
-        results = self._send()
-        self._assert_failed(results, "sms_server", "Gateway")
-        self.assertNotIn("<h1>", results[0].error_message)
-
+    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_redirect_is_not_followed(self):
         self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
         self._assert_failed(self._send(), "sms_server", "HTTP 302")
@@ -198,7 +166,7 @@ class TestTwilioProvider(BaseCase):
             self.provider.get_balance()
         self.assertEqual(caught.exception.failure_type, "sms_server")
         with self.assertRaises(ProviderError) as caught:
-            self._provider(base_url=_closed_port_url()).test_connection()
+            self._provider(base_url=closed_port_url()).test_connection()
         self.assertIn("connection refused", str(caught.exception))
 
     # -- crash recovery lookup ----------------------------------------------------
@@ -276,7 +244,7 @@ class TestTwilioProvider(BaseCase):
         with self.assertRaises(ProviderError):
             self.provider.lookup([message])
         with self.assertRaises(ProviderError) as caught:
-            self._provider(base_url=_closed_port_url()).lookup([message])
+            self._provider(base_url=closed_port_url()).lookup([message])
         self.assertIn("connection refused", str(caught.exception))
         with self.assertRaises(ProviderError) as caught:
             self._provider(password="").lookup([message])

@@ -1,24 +1,21 @@
-import socket
-
 from odoo.tests import BaseCase, tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.vonage import VonageProvider
 from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.vonage import VonageEmulator
+from .provider_common import OddAnswersMixin, closed_port_url
 
 KEY, SECRET = "abcd1234", "Secret-5678"
 ACCENTED = "Bienvenue à l'accueil périscolaire — ça commence lundi 🚸"
 
 
-def _closed_port_url():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestVonageProvider(BaseCase):
+class TestVonageProvider(OddAnswersMixin, BaseCase):
+    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
+    odd_timeout = 0.5
+    truncated_json = '{"messages": ['
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -58,6 +55,9 @@ class TestVonageProvider(BaseCase):
         self.assertFalse(results[0].provider_id)
         self.assertEqual(results[0].failure_type, failure_type)
         self.assertIn(contains, results[0].error_message)
+
+    def connector_for(self, root_url, **config):
+        return self._provider(base_url=root_url, **config)
 
     # -- success ------------------------------------------------------------
     def test_send_unicode_success(self):
@@ -128,38 +128,7 @@ class TestVonageProvider(BaseCase):
         self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "42", "error-text": " Odd "}]}))
         self._assert_failed(self._send(), "sms_server", "Odd (Vonage status 42)")
 
-    # -- odd answers ----------------------------------------------------------
-    def test_http_500(self):
-        self.emulator.mode = "http500"
-        self._assert_failed(self._send(), "sms_server", "HTTP 500")
-
-    def test_dropped_connection(self):
-        self.emulator.mode = "drop"
-        self._assert_failed(self._send(), "sms_server", "closed the connection")
-
-    def test_timeout(self):
-        self.emulator.mode = "timeout"
-        self._assert_failed(self._send(provider=self._provider(timeout=0.5)), "sms_server", "within 0.5 s")
-
-    def test_connection_refused(self):
-        self._assert_failed(
-            self._send(provider=self._provider(base_url=_closed_port_url())), "sms_server", "connection refused"
-        )
-
-    def test_invalid_json(self):
-        self.emulator.answer_next(EmulatorResponse(200, '{"messages": [', "application/json"))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider")
-
-    def test_empty_body(self):
-        self.emulator.answer_next(EmulatorResponse(200, b""))
-        self._assert_failed(self._send(), "sms_server", "empty body")
-
-    def test_html_page(self):
-        self.emulator.answer_next(EmulatorResponse(200, "<html><body><p>Bad gateway</p></body></html>", "text/html"))
-        results = self._send()
-        self._assert_failed(results, "sms_server", "Bad gateway")
-        self.assertNotIn("<p>", results[0].error_message)
-
+    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_empty_messages_and_missing_id(self):
         self.emulator.answer_next(EmulatorResponse(200, {"message-count": "0", "messages": []}))
         self._assert_failed(self._send(), "sms_server", "Unexpected answer")
@@ -189,7 +158,7 @@ class TestVonageProvider(BaseCase):
             self.provider.get_balance()
         self.assertEqual(caught.exception.failure_type, "sms_server")
         with self.assertRaises(ProviderError):
-            self._provider(base_url=_closed_port_url()).get_balance()
+            self._provider(base_url=closed_port_url()).get_balance()
 
     # -- delivery reports -----------------------------------------------------
     def test_parse_delivery_report(self):

@@ -1,0 +1,106 @@
+"""Shared connector tests: how every connector copes with odd answers from its provider.
+
+:class:`OddAnswersMixin` is not a test case on its own; a provider test class combines it with
+``BaseCase``, sets ``self.emulator`` (a started :class:`~.emulators.base.ProviderEmulator`, in
+``"ok"`` mode before each test) and fills in the hooks below.
+"""
+
+import socket
+
+from ..providers.base import FAILURE_SERVER, OutgoingSms
+from .emulators.base import EmulatorResponse
+
+
+def closed_port_url():
+    """The URL of a loopback port nobody listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+class OddAnswersMixin:
+    """Server errors, dropped connections, timeouts, refused connections, TLS errors, invalid JSON,
+    empty bodies and HTML pages must each end as a failed send, never as a crash or a success."""
+
+    # Odoo's test loader only runs test methods defined on the class itself unless this is set
+    allow_inherited_tests_method = True
+    #: HTTP status of the provider's successful send answer (the odd bodies come with it)
+    success_status = 200
+    #: what the error message says when the provider answers HTTP 500 with an HTML page
+    http_500_message = "Provider answered HTTP 500"
+    #: a cut-off JSON answer to the send call (as the provider's own answer would start)
+    truncated_json = '{"status": '
+    #: the timeout (seconds) configured for the timeout case; the emulator hangs longer
+    odd_timeout = 0.3
+
+    # -- hooks ----------------------------------------------------------------
+    def connector_for(self, root_url, **config):
+        """The connector under test, talking to the server at ``root_url`` (scheme, host, port)."""
+        raise NotImplementedError
+
+    def odd_answer_messages(self):
+        """What the odd-answer cases send (every message of it must fail)."""
+        return [OutgoingSms("ref1", "+33612345678", "Hello")]
+
+    def expected_failure_type(self, odd_answer):
+        """The failure type expected for ``odd_answer`` (the test name without ``test_``)."""
+        return FAILURE_SERVER
+
+    # -- helpers --------------------------------------------------------------
+    def _send_odd(self, odd_answer, connector=None, contains=""):
+        """Send :meth:`odd_answer_messages` and check each one failed with the expected failure type
+        and an error message containing ``contains``; return the results."""
+        messages = self.odd_answer_messages()
+        results = (connector or self.connector_for(self.emulator.url)).send(messages)
+        self.assertEqual(sorted(r.ref for r in results), sorted(m.ref for m in messages))
+        for result in results:
+            self.assertFalse(result.ok)
+            self.assertFalse(result.provider_id)
+            self.assertEqual(result.failure_type, self.expected_failure_type(odd_answer))
+            self.assertIn(contains, result.error_message)
+        return results
+
+    # -- the odd answers ------------------------------------------------------
+    def test_http_500(self):
+        self.emulator.mode = "http500"
+        self._send_odd("http_500", contains=self.http_500_message)
+
+    def test_dropped_connection(self):
+        self.emulator.mode = "drop"
+        self._send_odd("dropped_connection", contains="Provider closed the connection")
+
+    def test_timeout(self):
+        self.emulator.mode = "timeout"
+        connector = self.connector_for(self.emulator.url, timeout=self.odd_timeout)
+        self._send_odd("timeout", connector, f"Provider did not answer within {self.odd_timeout} s")
+
+    def test_connection_refused(self):
+        connector = self.connector_for(closed_port_url())
+        self._send_odd("connection_refused", connector, "Provider unreachable: connection refused")
+
+    def test_tls_error(self):
+        connector = self.connector_for(self.emulator.url.replace("http://", "https://"))
+        self._send_odd("tls_error", connector, "Provider unreachable: TLS/SSL")
+
+    def test_invalid_json(self):
+        self.emulator.answer_next(EmulatorResponse(self.success_status, self.truncated_json, "application/json"))
+        excerpt = " ".join(self.truncated_json.split())
+        self._send_odd(
+            "invalid_json", contains=f"Unexpected answer from provider (HTTP {self.success_status}): {excerpt}"
+        )
+
+    def test_empty_body(self):
+        self.emulator.answer_next(EmulatorResponse(self.success_status, b""))
+        self._send_odd(
+            "empty_body", contains=f"Unexpected answer from provider (HTTP {self.success_status}): empty body"
+        )
+
+    def test_html_page(self):
+        page = "<html><body><h1>Maintenance</h1><p>Back soon</p></body></html>"
+        self.emulator.answer_next(EmulatorResponse(self.success_status, page, "text/html"))
+        results = self._send_odd("html_page", contains=f"Unexpected answer from provider (HTTP {self.success_status})")
+        for result in results:
+            self.assertIn("Maintenance", result.error_message)
+            self.assertIn("Back soon", result.error_message)
+            self.assertNotIn("<h1>", result.error_message)
+            self.assertNotIn("<p>", result.error_message)
