@@ -47,6 +47,23 @@ class OddAnswersMixin:
         return FAILURE_SERVER
 
     # -- helpers --------------------------------------------------------------
+    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
+        """Send one message ``ref1`` through ``provider`` (default ``self.provider``)."""
+        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
+
+    def _assert_failed_result(self, result, failure_type, contains):
+        """``result`` is a failure of ``failure_type`` whose message contains ``contains``."""
+        self.assertFalse(result.ok)
+        self.assertFalse(result.provider_id)
+        self.assertEqual(result.failure_type, failure_type)
+        self.assertIn(contains, result.error_message)
+
+    def _assert_failed(self, results, failure_type, contains):
+        """``results`` is the single failed result of message ``ref1``."""
+        self.assertEqual(len(results), 1)
+        self.assertEqual(results[0].ref, "ref1")
+        self._assert_failed_result(results[0], failure_type, contains)
+
     def _send_odd(self, odd_answer, connector=None, contains=""):
         """Send :meth:`odd_answer_messages` and check each one failed with the expected failure type
         and an error message containing ``contains``; return the results."""
@@ -54,10 +71,7 @@ class OddAnswersMixin:
         results = (connector or self.connector_for(self.emulator.url)).send(messages)
         self.assertEqual(sorted(r.ref for r in results), sorted(m.ref for m in messages))
         for result in results:
-            self.assertFalse(result.ok)
-            self.assertFalse(result.provider_id)
-            self.assertEqual(result.failure_type, self.expected_failure_type(odd_answer))
-            self.assertIn(contains, result.error_message)
+            self._assert_failed_result(result, self.expected_failure_type(odd_answer), contains)
         return results
 
     # -- the odd answers ------------------------------------------------------

@@ -44,12 +44,6 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(results[0].ref, ref)
         return results[0]
 
-    def _assert_failed(self, result, failure_type, contains):
-        self.assertFalse(result.ok)
-        self.assertFalse(result.provider_id)
-        self.assertEqual(result.failure_type, failure_type)
-        self.assertIn(contains, result.error_message)
-
     def connector_for(self, root_url, **config):
         return self._provider(base_url=f"{root_url}/v3", **config)
 
@@ -98,30 +92,34 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
 
     def test_missing_sender_is_reported(self):
         result = self._send_one(self._provider(sender=""))
-        self._assert_failed(result, "sms_server", "sender is missing (missing_parameter)")
+        self._assert_failed_result(result, "sms_server", "sender is missing (missing_parameter)")
         self.assertNotIn("sender", self.emulator.received[0].json)
 
     # -- documented errors ----------------------------------------------------
     def test_unauthorized(self):
-        self._assert_failed(self._send_one(self._provider(api_key="wrong")), "sms_acc", "Key not found (unauthorized)")
+        self._assert_failed_result(
+            self._send_one(self._provider(api_key="wrong")), "sms_acc", "Key not found (unauthorized)"
+        )
 
     def test_permission_denied_and_under_validation(self):
         self.emulator.restricted_keys = {"restricted"}
-        self._assert_failed(self._send_one(self._provider(api_key="restricted")), "sms_acc", "permission_denied")
+        self._assert_failed_result(self._send_one(self._provider(api_key="restricted")), "sms_acc", "permission_denied")
         self.emulator.under_validation = True
-        self._assert_failed(self._send_one(), "sms_acc", "account_under_validation")
+        self._assert_failed_result(self._send_one(), "sms_acc", "account_under_validation")
 
     def test_not_enough_credits(self):
         self.emulator.credits = 1
         self.assertTrue(self._send_one().ok)
-        self._assert_failed(self._send_one(), "sms_credit", "Not enough credits (not_enough_credits)")
+        self._assert_failed_result(self._send_one(), "sms_credit", "Not enough credits (not_enough_credits)")
         self.assertEqual(len(self.emulator.messages), 1)
 
     def test_invalid_recipient(self):
-        self._assert_failed(self._send_one(number="+33 6 12"), "sms_number_format", "Invalid recipient")
+        self._assert_failed_result(self._send_one(number="+33 6 12"), "sms_number_format", "Invalid recipient")
 
     def test_invalid_sender(self):
-        self._assert_failed(self._send_one(self._provider(sender="Mairie de Villeneuve")), "sms_server", "sender")
+        self._assert_failed_result(
+            self._send_one(self._provider(sender="Mairie de Villeneuve")), "sms_server", "sender"
+        )
 
     def test_rate_limited(self):
         self.emulator.answer_next(
@@ -131,33 +129,33 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
                 headers={"x-sib-ratelimit-reset": "1"},
             )
         )
-        self._assert_failed(self._send_one(), "sms_server", "rate limit reached (HTTP 429): Too many requests")
+        self._assert_failed_result(self._send_one(), "sms_server", "rate limit reached (HTTP 429): Too many requests")
 
     def test_unknown_error_code_and_payment_status(self):
         self.emulator.answer_next(EmulatorResponse(400, {"code": "bad_request", "message": "  Oops  "}))
         result = self._send_one()
         self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Oops (bad_request)"))
         self.emulator.answer_next(EmulatorResponse(402, {"message": "Payment required"}))
-        self._assert_failed(self._send_one(), "sms_credit", "Payment required")
+        self._assert_failed_result(self._send_one(), "sms_credit", "Payment required")
 
     # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_success_without_message_id(self):
         self.emulator.answer_next(EmulatorResponse(201, {"status": "ok"}))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
 
     def test_html_error_page(self):
         self.emulator.answer_next(
             EmulatorResponse(403, "<html><body><h1>Forbidden by WAF</h1></body></html>", "text/html")
         )
         result = self._send_one()
-        self._assert_failed(result, "sms_server", "Forbidden by WAF")
+        self._assert_failed_result(result, "sms_server", "Forbidden by WAF")
         self.assertNotIn("<h1>", result.error_message)
 
     def test_unexpected_status(self):
         self.emulator.answer_next(EmulatorResponse(204, b""))
-        self._assert_failed(self._send_one(), "sms_server", "HTTP 204")
+        self._assert_failed_result(self._send_one(), "sms_server", "HTTP 204")
         self.emulator.answer_next(EmulatorResponse(503, b""))
-        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 503")
+        self._assert_failed_result(self._send_one(), "sms_server", "Provider answered HTTP 503")
 
     # -- balance --------------------------------------------------------------
     def test_balance(self):

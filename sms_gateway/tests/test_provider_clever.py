@@ -45,12 +45,6 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
         self.assertEqual([r.ref for r in results], [ref])
         return results[0]
 
-    def _assert_failed(self, result, failure_type, contains):
-        self.assertFalse(result.ok)
-        self.assertFalse(result.provider_id)
-        self.assertEqual(result.failure_type, failure_type)
-        self.assertIn(contains, result.error_message)
-
     def connector_for(self, root_url, **config):
         return self._provider(base_url=f"{root_url}/api", **config)
 
@@ -77,7 +71,7 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
         self.assertTrue(self._send_one(self._provider(), body="✓ ok", unicode=True).ok)
         self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 3, "default when not configured")
         result = self._send_one(self._provider(encodage="7"))
-        self._assert_failed(result, "sms_server", "Invalid encodage")
+        self._assert_failed_result(result, "sms_server", "Invalid encodage")
         self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 7)
 
     def test_one_number_per_call(self):
@@ -89,18 +83,20 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
 
     # -- documented errors ----------------------------------------------------
     def test_unauthorized(self):
-        self._assert_failed(self._send_one(self._provider(password="nope")), "sms_acc", "auth: Unauthorized (HTTP 401)")
+        self._assert_failed_result(
+            self._send_one(self._provider(password="nope")), "sms_acc", "auth: Unauthorized (HTTP 401)"
+        )
 
     def test_credit_exhausted(self):
         self.emulator.credits = 1
         self.assertTrue(self._send_one().ok)
         result = self._send_one()
-        self._assert_failed(result, "sms_credit", "Payment Required: not enough credit (HTTP 402)")
+        self._assert_failed_result(result, "sms_credit", "Payment Required: not enough credit (HTTP 402)")
         self.assertEqual(len(self.emulator.pushes), 1)
 
     def test_account_expired(self):
         self.emulator.expired = True
-        self._assert_failed(self._send_one(), "sms_acc", "Account expired (HTTP 430)")
+        self._assert_failed_result(self._send_one(), "sms_acc", "Account expired (HTTP 430)")
 
     def test_bad_request(self):
         self.emulator.answer_next(EmulatorResponse(400, {"errors": {"number_list": ["  Invalid value.  "]}}))
@@ -109,22 +105,24 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
 
     def test_status_without_words(self):
         self.emulator.answer_next(EmulatorResponse(402, b""))
-        self._assert_failed(self._send_one(), "sms_credit", "Provider answered HTTP 402")
+        self._assert_failed_result(self._send_one(), "sms_credit", "Provider answered HTTP 402")
 
     # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_push_error_without_sms(self):
         self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}))
-        self._assert_failed(self._send_one(), "sms_server", "numero invalide")
+        self._assert_failed_result(self._send_one(), "sms_server", "numero invalide")
         self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 1, "error": None}}))
         self.assertTrue(self._send_one().ok)
 
     def test_success_without_push(self):
         self.emulator.answer_next(EmulatorResponse(201, {"ok": True}))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
 
     def test_html_error_page(self):
         self.emulator.answer_next(EmulatorResponse(400, "<html><body>Bad Request</body></html>", "text/html"))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer from provider (HTTP 400): Bad Request")
+        self._assert_failed_result(
+            self._send_one(), "sms_server", "Unexpected answer from provider (HTTP 400): Bad Request"
+        )
 
     # -- no balance ---------------------------------------------------------------
     def test_no_balance_nor_reports(self):

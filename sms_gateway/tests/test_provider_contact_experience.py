@@ -45,12 +45,6 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
         self.assertEqual([r.ref for r in results], [ref])
         return results[0]
 
-    def _assert_failed(self, result, failure_type, contains):
-        self.assertFalse(result.ok)
-        self.assertFalse(result.provider_id)
-        self.assertEqual(result.failure_type, failure_type)
-        self.assertIn(contains, result.error_message)
-
     def connector_for(self, root_url, **config):
         return self._provider(base_url=f"{root_url}/ccv/webServicesCCV/SMS", **config)
 
@@ -88,17 +82,19 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
     # -- documented errors ----------------------------------------------------
     def test_bad_dev_code(self):
         result = self._send_one(self._provider(api_key="nope"))
-        self._assert_failed(result, "sms_acc", "BAD DEV CODE")
+        self._assert_failed_result(result, "sms_acc", "BAD DEV CODE")
         self.assertEqual(result.error_message, "BAD DEV CODE", "trailing spaces stripped")
 
     def test_invalid_number(self):
         result = self._send_one(number=INVALID_NUMBER)
-        self._assert_failed(result, "sms_number_format", "Invalid number")
+        self._assert_failed_result(result, "sms_number_format", "Invalid number")
         self.assertEqual(result.error_message, "Invalid number")
-        self._assert_failed(self._send_one(number="12"), "sms_number_format", "Invalid number")
+        self._assert_failed_result(self._send_one(number="12"), "sms_number_format", "Invalid number")
 
     def test_other_ko_is_transient(self):
-        self._assert_failed(self._send_one(self._provider(sender="not-an-email")), "sms_server", "Invalid emetteur")
+        self._assert_failed_result(
+            self._send_one(self._provider(sender="not-an-email")), "sms_server", "Invalid emetteur"
+        )
 
     # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_success_shapes(self):
@@ -111,7 +107,7 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
             [],
         ):
             self.emulator.answer_next(EmulatorResponse(200, body))
-            self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+            self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
         self.emulator.answer_next(EmulatorResponse(201, {"list": [{"id": 77}]}))
         self.assertEqual(self._send_one().provider_id, "77")
 
@@ -120,11 +116,11 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
             EmulatorResponse(200, "<html><body><b>Warning</b>: mysql_connect()</body></html>", "text/html")
         )
         result = self._send_one()
-        self._assert_failed(result, "sms_server", "Warning : mysql_connect()")
+        self._assert_failed_result(result, "sms_server", "Warning : mysql_connect()")
 
     def test_unexpected_status(self):
         self.emulator.answer_next(EmulatorResponse(403, "Forbidden"))
-        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 403")
+        self._assert_failed_result(self._send_one(), "sms_server", "Provider answered HTTP 403")
 
     # -- no balance ---------------------------------------------------------------
     def test_no_balance_nor_reports(self):

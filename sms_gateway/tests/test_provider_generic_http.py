@@ -3,7 +3,7 @@ import json
 
 from odoo.tests import BaseCase, tagged
 
-from ..providers.base import OutgoingSms, ProviderError
+from ..providers.base import ProviderError
 from ..providers.generic_http import _MISSING, GenericHttpProvider, json_path
 from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.generic_http import GenericHttpEmulator
@@ -58,17 +58,6 @@ class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
                 **config,
             }
         )
-
-    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
-        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
-
-    def _assert_failed(self, results, failure_type, contains):
-        self.assertEqual(len(results), 1)
-        self.assertEqual(results[0].ref, "ref1")
-        self.assertFalse(results[0].ok)
-        self.assertFalse(results[0].provider_id)
-        self.assertEqual(results[0].failure_type, failure_type)
-        self.assertIn(contains, results[0].error_message)
 
     def connector_for(self, root_url, **config):
         return self._json_provider(base_url=f"{root_url}/sms/json", **config)

@@ -51,12 +51,6 @@ class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
         self.assertEqual([r.ref for r in results], [ref])
         return results[0]
 
-    def _assert_failed(self, result, failure_type, contains):
-        self.assertFalse(result.ok)
-        self.assertFalse(result.provider_id)
-        self.assertEqual(result.failure_type, failure_type)
-        self.assertIn(contains, result.error_message)
-
     def connector_for(self, root_url, **config):
         return self._provider(base_url=f"{root_url}/restapi/v1", **config)
 
@@ -108,32 +102,32 @@ class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
 
     # -- documented errors ----------------------------------------------------
     def test_wrong_password(self):
-        self._assert_failed(self._send_one(self._provider(password="nope")), "sms_acc", "HTTP 401")
+        self._assert_failed_result(self._send_one(self._provider(password="nope")), "sms_acc", "HTTP 401")
 
     def test_invalid_account_name(self):
         result = self._send_one(self._provider(username="other"))
-        self._assert_failed(result, "sms_acc", "Invalid account name (responseCode 103)")
+        self._assert_failed_result(result, "sms_acc", "Invalid account name (responseCode 103)")
 
     def test_invalid_destination(self):
         result = self._send_one(number=INVALID_NUMBER)
-        self._assert_failed(result, "sms_number_format", "Invalid destination address (responseCode 100)")
-        self._assert_failed(self._send_one(number="n/a"), "sms_number_format", "responseCode 100")
+        self._assert_failed_result(result, "sms_number_format", "Invalid destination address (responseCode 100)")
+        self._assert_failed_result(self._send_one(number="n/a"), "sms_number_format", "responseCode 100")
 
     def test_unable_to_route_is_transient(self):
-        self._assert_failed(self._send_one(number=UNROUTABLE_NUMBER), "sms_server", "Unable to route message")
+        self._assert_failed_result(self._send_one(number=UNROUTABLE_NUMBER), "sms_server", "Unable to route message")
 
     def test_too_low_balance(self):
         self.emulator.credits = 1
         self.assertTrue(self._send_one().ok)
-        self._assert_failed(self._send_one(), "sms_credit", "Too low balance (responseCode 18)")
+        self._assert_failed_result(self._send_one(), "sms_credit", "Too low balance (responseCode 18)")
 
     def test_concatenation_limit(self):
         result = self._send_one(self._provider(max_concatenated=2), body="y" * 400)
-        self._assert_failed(result, "unknown", "Concatenation limit exceeded (responseCode 15)")
+        self._assert_failed_result(result, "unknown", "Concatenation limit exceeded (responseCode 15)")
 
     def test_invalid_campaign_name(self):
         result = self._send_one(self._provider(campaign_name="rdv"))
-        self._assert_failed(result, "sms_acc", "Invalid campaign name (responseCode 117)")
+        self._assert_failed_result(result, "sms_acc", "Invalid campaign name (responseCode 117)")
         self.emulator.campaigns = {"rdv"}
         self.assertTrue(self._send_one(self._provider(campaign_name="rdv")).ok)
 
@@ -145,11 +139,11 @@ class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
     # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_success_without_ids(self):
         self.emulator.answer_next(EmulatorResponse(200, {"responseCode": 0, "responseMessage": "Success"}))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
 
     def test_unexpected_status(self):
         self.emulator.answer_next(EmulatorResponse(404, "<html>Not Found</html>", "text/html"))
-        self._assert_failed(self._send_one(), "sms_server", "Provider answered HTTP 404")
+        self._assert_failed_result(self._send_one(), "sms_server", "Provider answered HTTP 404")
 
     # -- no balance, no reports -------------------------------------------------
     def test_no_balance_nor_reports(self):

@@ -1,6 +1,6 @@
 from odoo.tests import BaseCase, tagged
 
-from ..providers.base import OutgoingSms, ProviderError
+from ..providers.base import ProviderError
 from ..providers.mobimel import MobimelProvider, classify_errors
 from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.mobimel import MobimelEmulator
@@ -37,17 +37,6 @@ class TestMobimelProvider(OddAnswersMixin, BaseCase):
         self.addCleanup(session.close)
         values = {"base_url": self.emulator.url, "api_key": KEY, "sender": "Mairie", "timeout": 2, **config}
         return MobimelProvider(values, session=session)
-
-    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
-        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
-
-    def _assert_failed(self, results, failure_type, contains):
-        self.assertEqual(len(results), 1)
-        self.assertEqual(results[0].ref, "ref1")
-        self.assertFalse(results[0].ok)
-        self.assertFalse(results[0].provider_id)
-        self.assertEqual(results[0].failure_type, failure_type)
-        self.assertIn(contains, results[0].error_message)
 
     def connector_for(self, root_url, **config):
         return self._provider(base_url=root_url, **config)

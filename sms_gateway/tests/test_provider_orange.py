@@ -1,6 +1,6 @@
 from odoo.tests import BaseCase, tagged
 
-from ..providers.base import OutgoingSms, ProviderError
+from ..providers.base import ProviderError
 from ..providers.orange import OrangeProvider
 from .emulators.base import EmulatorResponse, LoopbackSession
 from .emulators.orange import OrangeEmulator
@@ -37,17 +37,6 @@ class TestOrangeProvider(OddAnswersMixin, BaseCase):
         self.addCleanup(session.close)
         values = {"base_url": self.emulator.url, "api_key": TOKEN, "sender": "IGNORED", "timeout": 2, **config}
         return OrangeProvider(values, session=session)
-
-    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
-        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
-
-    def _assert_failed(self, results, failure_type, contains):
-        self.assertEqual(len(results), 1)
-        self.assertEqual(results[0].ref, "ref1")
-        self.assertFalse(results[0].ok)
-        self.assertFalse(results[0].provider_id)
-        self.assertEqual(results[0].failure_type, failure_type)
-        self.assertIn(contains, results[0].error_message)
 
     def connector_for(self, root_url, **config):
         return self._provider(base_url=root_url, **config)

@@ -55,12 +55,6 @@ class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
         self.assertEqual([r.ref for r in results], [ref])
         return results[0]
 
-    def _assert_failed(self, result, failure_type, contains):
-        self.assertFalse(result.ok)
-        self.assertFalse(result.provider_id)
-        self.assertEqual(result.failure_type, failure_type)
-        self.assertIn(contains, result.error_message)
-
     def connector_for(self, root_url, **config):
         return self._provider(base_url=f"{root_url}/DmcWS/1.5.8/JsonService", **config)
 
@@ -107,15 +101,15 @@ class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
     # -- documented errors (HTTP 200, success false) ---------------------------------
     def test_authentication_failed(self):
         result = self._send_one(self._provider(password="wrong"))
-        self._assert_failed(result, "sms_acc", "Authentification échouée (AUTHENTICATION_FAILED)")
-        self._assert_failed(self._send_one(self._provider(space_id="1")), "sms_acc", "AUTHENTICATION_FAILED")
+        self._assert_failed_result(result, "sms_acc", "Authentification échouée (AUTHENTICATION_FAILED)")
+        self._assert_failed_result(self._send_one(self._provider(space_id="1")), "sms_acc", "AUTHENTICATION_FAILED")
 
     def test_invalid_number(self):
-        self._assert_failed(self._send_one(number=INVALID_NUMBER), "sms_number_format", "INVALID_NUMBER")
+        self._assert_failed_result(self._send_one(number=INVALID_NUMBER), "sms_number_format", "INVALID_NUMBER")
 
     def test_wrong_media_is_not_sent(self):
         # a text outside GSM-7 declared as GSM-7: the provider refuses it
-        self._assert_failed(self._send_one(body=ACCENTED, unicode=False), "sms_server", "INVALID_PARAMETERS")
+        self._assert_failed_result(self._send_one(body=ACCENTED, unicode=False), "sms_server", "INVALID_PARAMETERS")
         self.assertEqual(self.emulator.messages, {})
 
     def test_credit_and_unknown_codes(self):
@@ -127,22 +121,22 @@ class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
             (result.failure_type, result.error_message), ("sms_credit", "Crédit épuisé (CREDIT_EXHAUSTED)")
         )
         self.emulator.answer_next(EmulatorResponse(200, {"success": False, "errorCode": "SOMETHING"}))
-        self._assert_failed(self._send_one(), "sms_server", "SOMETHING")
+        self._assert_failed_result(self._send_one(), "sms_server", "SOMETHING")
         self.emulator.answer_next(EmulatorResponse(200, {"success": False}))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
 
     # -- odd answers (the common ones come from OddAnswersMixin) ----------------
     def test_success_must_be_checked(self):
         self.emulator.answer_next(EmulatorResponse(200, {"response": 123}))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
         self.emulator.answer_next(EmulatorResponse(200, {"success": "true", "response": 123}))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
         self.emulator.answer_next(EmulatorResponse(200, {"success": True}))
-        self._assert_failed(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
 
     def test_wrong_version_path(self):
         result = self._send_one(self._provider(base_url=f"{self.emulator.url}/DmcWS/x/JsonService"))
-        self._assert_failed(result, "sms_server", "Provider answered HTTP 404")
+        self._assert_failed_result(result, "sms_server", "Provider answered HTTP 404")
 
     # -- no balance ---------------------------------------------------------------
     def test_no_balance(self):

@@ -50,18 +50,6 @@ class TestTwilioProvider(OddAnswersMixin, BaseCase):
         }
         return TwilioProvider(values, session=session)
 
-    def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
-        return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
-
-    def _assert_failed(self, results, failure_type, contains):
-        self.assertEqual(len(results), 1)
-        result = results[0]
-        self.assertEqual(result.ref, "ref1")
-        self.assertFalse(result.ok)
-        self.assertFalse(result.provider_id)
-        self.assertEqual(result.failure_type, failure_type)
-        self.assertIn(contains, result.error_message)
-
     def connector_for(self, root_url, **config):
         return self._provider(base_url=root_url, **config)
 
