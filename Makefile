@@ -1,4 +1,5 @@
 # sms_gateway — needs Odoo 18.0 installed for python3 and PostgreSQL running.
+# make test TEST_TAGS=/sms_gateway:TestSmsLedger runs one test class (SMS_GATEWAY_TEST_PORT: another HTTP port).
 PYTHON ?= python3
 DEMO_DB ?= sms_gateway_demo
 .PHONY: demo test lint check-odoo test-stock test-faults bench bench-composer bench-workers
@@ -12,7 +13,7 @@ lint:
 	$(PYTHON) -m pylint --rcfile=.pylintrc sms_gateway
 
 test: check-odoo lint
-	$(PYTHON) .ci/odoo_test.py --addons-path "$$($(PYTHON) .ci/odoo_env.py)"
+	$(PYTHON) .ci/odoo_test.py --addons-path "$$($(PYTHON) .ci/odoo_env.py)" $(if $(TEST_TAGS),--test-tags $(TEST_TAGS))
 
 # Odoo's own SMS suites, with sms_gateway installed: installing the addon must break nothing.
 test-stock: check-odoo

@@ -23,6 +23,8 @@ def main():
     parser.add_argument("--test-tags", default="/sms_gateway")
     parser.add_argument("--db", default=f"sms_gateway_test_{os.getpid()}")
     parser.add_argument("--log", default=os.path.join(REPO, "odoo-test.log"))
+    # 8169 leaves 8069 to make demo; another port lets two test runs share a machine
+    parser.add_argument("--http-port", default=os.environ.get("SMS_GATEWAY_TEST_PORT", "8169"))
     args = parser.parse_args()
 
     subprocess.run(["dropdb", "--if-exists", args.db], check=False)
@@ -42,7 +44,7 @@ def main():
         args.test_tags,
         "--stop-after-init",
         "--http-port",
-        "8169",  # leaves 8069 to make demo
+        str(args.http_port),
         "--workers",
         "0",
         "--max-cron-threads",
