@@ -2,7 +2,7 @@
 # make test TEST_TAGS=/sms_gateway:TestSmsLedger runs one test class (SMS_GATEWAY_TEST_PORT: another HTTP port).
 PYTHON ?= python3
 DEMO_DB ?= sms_gateway_demo
-.PHONY: demo test lint check-odoo test-stock test-faults bench bench-composer bench-workers
+.PHONY: demo test lint check-odoo test-stock test-faults bench bench-composer bench-workers i18n
 
 check-odoo:
 	@$(PYTHON) .ci/odoo_env.py > /dev/null
@@ -36,3 +36,16 @@ bench-composer: check-odoo
 
 bench-workers: check-odoo
 	$(PYTHON) bench/bench_workers.py
+
+# Re-export the .pot from a scratch database and merge it into fr.po (then translate the new entries).
+I18N_DB ?= sms_gateway_i18n
+i18n: check-odoo
+	dropdb --if-exists -h 127.0.0.1 $(I18N_DB)
+	$(PYTHON) -m odoo --db_host=127.0.0.1 -d $(I18N_DB) --addons-path "$$($(PYTHON) .ci/odoo_env.py)" \
+		-i sms_gateway --without-demo all --stop-after-init --log-level warn --http-port 8189
+	$(PYTHON) -m odoo --db_host=127.0.0.1 -d $(I18N_DB) --addons-path "$$($(PYTHON) .ci/odoo_env.py)" \
+		--i18n-export sms_gateway/i18n/sms_gateway.pot --modules sms_gateway --stop-after-init --log-level warn \
+		--http-port 8189
+	dropdb --if-exists -h 127.0.0.1 $(I18N_DB)
+	msgmerge --quiet --update --no-fuzzy-matching --backup=none sms_gateway/i18n/fr.po sms_gateway/i18n/sms_gateway.pot
+	msgfmt -c --statistics -o /dev/null sms_gateway/i18n/fr.po

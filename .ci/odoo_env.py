@@ -1,4 +1,8 @@
-"""Tell whether Odoo 18.0 is importable and print the addons path to use with this repository."""
+"""Tell whether Odoo 18.0 is importable and print the addons path to use with this repository.
+
+``addons_path()`` is the one place that path is computed: the Makefile, ``bench/`` and ``tests_faults/``
+all take it from here.
+"""
 
 import os
 import sys
@@ -10,20 +14,19 @@ NOT_INSTALLED = (
 )
 
 
-def main():
+def addons_path():
+    """Odoo's own addons folders followed by this repository, comma-separated; exits with one sentence
+    when Odoo 18.0 is not importable."""
     try:
         import odoo.release
         from odoo.tools import config
     except ImportError:
-        print(NOT_INSTALLED.format(python=sys.executable), file=sys.stderr)
-        return 1
+        sys.exit(NOT_INSTALLED.format(python=sys.executable))
     if odoo.release.version_info[:2] != (18, 0):
-        print(f"Odoo 18.0 is required, found Odoo {odoo.release.version}.", file=sys.stderr)
-        return 1
+        sys.exit(f"Odoo 18.0 is required, found Odoo {odoo.release.version}.")
     config.parse_config([])
-    print(",".join([config["addons_path"], REPO]))
-    return 0
+    return ",".join(dict.fromkeys([*config["addons_path"].split(","), REPO]))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    print(addons_path())

@@ -27,6 +27,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".ci"))
+import odoo_env  # the one addons-path helper
+
 BODY = "Bonjour, répétition ce soir à 20h30 salle des fêtes. Merci de confirmer."
 TARGET_RECAP_SECONDS = 3.0
 TARGET_RATIO = 1.2
@@ -188,9 +191,7 @@ def main():
     parser.add_argument("--select-all", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.addons_path:
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        ci = subprocess.run([sys.executable, os.path.join(here, ".ci", "odoo_env.py")], capture_output=True, text=True)
-        args.addons_path = ci.stdout.strip() or here
+        args.addons_path = odoo_env.addons_path()
     if args.worker:
         worker(args)
         return

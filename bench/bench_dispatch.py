@@ -21,6 +21,9 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, ".ci"))
+import odoo_env  # noqa: E402  # the one addons-path helper
+
 EMULATORS = os.path.join(REPO, "sms_gateway", "tests", "emulators")
 BODY = "Rappel : votre rendez-vous est demain à 9h30. Répondez STOP pour ne plus recevoir de SMS."
 
@@ -190,8 +193,7 @@ def main():
     import odoo
     from odoo.tools import config
 
-    addons_path = ",".join([*odoo.addons.__path__, os.path.join(os.path.dirname(odoo.__file__), "addons"), REPO])
-    addons_path = ",".join(dict.fromkeys(p for p in addons_path.split(",") if os.path.isdir(p)))
+    addons_path = odoo_env.addons_path()
     subprocess.run(["dropdb", "--if-exists", "-h", args.db_host, args.db], check=False)
     print(f"Creating {args.db} (odoo -i sms_gateway)...", flush=True)
     install = [

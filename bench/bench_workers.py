@@ -20,11 +20,12 @@ import psycopg2
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "sms_gateway", "tests"))
+sys.path.insert(0, os.path.join(REPO, ".ci"))
 
 from emulators.twilio import TwilioEmulator  # noqa: E402
+from odoo_env import addons_path  # noqa: E402
 
-ODOO_ADDONS = os.environ.get("SMS_FAULTS_ODOO_ADDONS", "/opt/odoo18/odoo/addons,/opt/odoo18/addons")
-ADDONS = f"{ODOO_ADDONS},{os.environ.get('SMS_FAULTS_ADDONS', REPO)}"
+ADDONS = addons_path()
 PREFIX = f"d5_bench_{os.getpid()}"
 
 

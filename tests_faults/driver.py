@@ -10,6 +10,7 @@ list-messages API) tells which SMS interrupted by a crash Twilio got. Without it
 
 import argparse
 import logging
+import os
 import time
 
 
@@ -28,7 +29,9 @@ def main():
 
     config.parse_config(["--db_host=127.0.0.1", "-d", args.db, "--addons-path", args.addons_path, "--log-level=warn"])
     odoo.netsvc.init_logger()
-    logging.getLogger("odoo.addons.sms_gateway").setLevel(logging.WARNING)
+    logging.getLogger("odoo.addons.sms_gateway").setLevel(
+        logging.INFO if os.environ.get("SMS_FAULTS_VERBOSE") else logging.WARNING
+    )
     if not args.lookup:
         from odoo.addons.sms_gateway.providers.twilio import TwilioProvider
 

@@ -19,13 +19,14 @@ import psycopg2
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "sms_gateway", "tests"))
+sys.path.insert(0, os.path.join(REPO, ".ci"))
 
 from emulators.base import EmulatorResponse  # noqa: E402
 from emulators.twilio import TwilioEmulator  # noqa: E402
+from odoo_env import addons_path  # noqa: E402
 
 COUNT = int(os.environ.get("SMS_FAULTS_COUNT", "10000"))
-ODOO_ADDONS = os.environ.get("SMS_FAULTS_ODOO_ADDONS", "/opt/odoo18/odoo/addons,/opt/odoo18/addons")
-ADDONS = f"{ODOO_ADDONS},{os.environ.get('SMS_FAULTS_ADDONS', REPO)}"
+ADDONS = addons_path()
 PREFIX = f"{os.environ.get('SMS_FAULTS_DB_PREFIX', 'd5_faults')}_{os.getpid()}"
 TEMPLATE = f"{PREFIX}_template"
 DRIVER = os.path.join(REPO, "tests_faults", "driver.py")

@@ -1,4 +1,12 @@
-from odoo import api, fields, models
+import logging
+
+from markupsafe import Markup
+
+from odoo import _, fields, models
+
+from ..tools.locking import write_apart
+
+_logger = logging.getLogger(__name__)
 
 
 class ResCompany(models.Model):
@@ -36,40 +44,137 @@ class ResCompany(models.Model):
         "Forbid sending from the administrator account",
         help="SMS cannot be sent from the shared administrator account, so that every send is traceable to a person.",
     )
+    sms_low_balance_alerted = fields.Boolean(
+        "Low SMS balance alert sent",
+        readonly=True,
+        copy=False,
+        help="Set when SMS managers were alerted that the balance fell below the threshold; cleared when a "
+        "top-up raises it above again.",
+    )
+    sms_credit_shortage_date = fields.Date(
+        "SMS refused for lack of credit on",
+        readonly=True,
+        copy=False,
+        help="Day the SMS managers were last told that SMS were refused for insufficient credit.",
+    )
 
     def _compute_sms_credit_balance(self):
-        moves = self.env["sms.credit.move"].sudo()
-        balances = dict(moves._read_group([("company_id", "in", self.ids)], ["company_id"], ["quantity:sum"]))
-        reserved = dict(
-            moves._read_group(
-                [("company_id", "in", self.ids), ("state", "=", "reserved")], ["company_id"], ["quantity:sum"]
-            )
-        )
+        balances, reserved = self.env["sms.credit.move"]._balances(self)
         for company in self:
             company.sms_credit_balance = balances.get(company, 0)
-            company.sms_credit_reserved = -reserved.get(company, 0)
+            company.sms_credit_reserved = reserved.get(company, 0)
 
-    def _sms_lock_credit(self):
-        """Lock the company's credit until the end of the transaction and return its balance.
-
-        Odoo runs transactions in REPEATABLE READ: a plain lock followed by a
-        SUM would not see the rows a concurrent sender committed while we
-        waited. Bumping the company's row in the lock table makes PostgreSQL
-        raise a serialization failure instead, and Odoo retries the request
-        with a fresh snapshot: a company can never spend credit it lacks.
-        """
+    # ------------------------------------------------------------------
+    # Credit alerts for SMS managers: low balance (once per episode) and SMS refused for lack of credit
+    # (once a day or until the next top-up), never once per SMS. The alert state lives on the company and
+    # is flipped with one atomic UPDATE in a short transaction of its own: whichever send crosses the line
+    # first notifies, the others (other workers, other servers) see it done.
+    # ------------------------------------------------------------------
+    def _sms_gateway_managers(self):
         self.ensure_one()
-        self.env["sms.credit.move"].flush_model()
-        cr = self.env.cr
-        cr.execute(
-            """INSERT INTO sms_gateway_credit_lock (company_id, version) VALUES (%s, 1)
-                ON CONFLICT (company_id) DO UPDATE SET version = sms_gateway_credit_lock.version + 1""",
-            (self.id,),
-            log_exceptions=False,  # a serialization failure here is expected and retried by Odoo
+        group = self.env.ref("sms_gateway.group_sms_manager", raise_if_not_found=False)
+        if not group:
+            return self.env["res.users"]
+        return group.sudo().users.filtered(
+            lambda u: u.active and not u.share and self in u.company_ids and (u.email or u.partner_id.email)
         )
-        cr.execute("SELECT COALESCE(SUM(quantity), 0) FROM sms_credit_move WHERE company_id = %s", (self.id,))
-        return cr.fetchone()[0]
 
-    @api.model
-    def _sms_has_gateway(self, company):
-        return bool(self.env["sms.gateway.account"]._get_for_company(company))
+    def _sms_flip_alert(self, query, args):
+        """Run ``query`` (an UPDATE ... RETURNING id) on its own; True when it changed the row."""
+        rows = write_apart(self.env, query, args)
+        self.invalidate_recordset(["sms_low_balance_alerted", "sms_credit_shortage_date"])
+        return bool(rows)
+
+    def _sms_check_low_balance(self):
+        """Alert the SMS managers once when the balance is below the threshold; re-arm the alert once it is
+        back above (after a top-up)."""
+        companies = self.sudo().filtered(lambda c: c.sms_low_balance_threshold > 0)
+        if not companies:
+            return
+        companies.invalidate_recordset(["sms_credit_balance", "sms_credit_reserved", "sms_low_balance_alerted"])
+        for company in companies:
+            balance = company.sms_credit_balance
+            if balance < company.sms_low_balance_threshold:
+                if not company.sms_low_balance_alerted and company._sms_flip_alert(
+                    """UPDATE res_company SET sms_low_balance_alerted = TRUE
+                        WHERE id = %s AND sms_low_balance_alerted IS NOT TRUE RETURNING id""",
+                    (company.id,),
+                ):
+                    company._sms_notify_managers(
+                        _("Low SMS balance: %(company)s", company=company.name),
+                        _(
+                            "The SMS balance of %(company)s is %(balance)s, below the alert threshold of "
+                            "%(threshold)s. Top up soon: SMS are refused once the balance is exhausted.",
+                            company=company.name,
+                            balance=balance,
+                            threshold=company.sms_low_balance_threshold,
+                        ),
+                    )
+            elif company.sms_low_balance_alerted:
+                company._sms_flip_alert(
+                    """UPDATE res_company SET sms_low_balance_alerted = FALSE
+                        WHERE id = %s AND sms_low_balance_alerted RETURNING id""",
+                    (company.id,),
+                )
+
+    def _sms_notify_credit_shortage(self, count):
+        """SMS were refused for insufficient credit: tell the managers, at most once a day (and again after a
+        top-up)."""
+        today = fields.Date.context_today(self)
+        for company in self.sudo():
+            if company._sms_flip_alert(
+                """UPDATE res_company SET sms_credit_shortage_date = %s
+                    WHERE id = %s AND (sms_credit_shortage_date IS NULL OR sms_credit_shortage_date < %s)
+                RETURNING id""",
+                (today, company.id, today),
+            ):
+                company._sms_notify_managers(
+                    _("SMS refused for insufficient credit: %(company)s", company=company.name),
+                    _(
+                        "%(count)s SMS of %(company)s were not sent: insufficient SMS credit (balance "
+                        "%(balance)s). They are in the SMS history with the error 'Insufficient credit'; top "
+                        "up, then resend them. You are told once a day while this lasts.",
+                        count=count,
+                        company=company.name,
+                        balance=company.sms_credit_balance,
+                    ),
+                )
+
+    def _sms_notify_managers(self, subject, text):
+        """One e-mail and one Odoo notification to the SMS managers of the company."""
+        self.ensure_one()
+        managers = self._sms_gateway_managers()
+        _logger.info("SMS credit alert for company %s to %s manager(s): %s", self.id, len(managers), subject)
+        if not managers:
+            return
+        body = Markup("<p>%s</p>") % text
+        odoobot = self.env.ref("base.partner_root")
+        email_from = self.email_formatted or odoobot.email_formatted
+        self.env["mail.mail"].sudo().create(
+            {
+                "subject": subject,
+                "body_html": body,
+                "email_from": email_from,
+                "recipient_ids": [(6, 0, managers.partner_id.ids)],
+                "auto_delete": True,
+            }
+        )
+        # and one to-do per manager, on the account that sends for the company (where they act: top up, check)
+        account = self.env["sms.gateway.account"]._get_for_company(self)
+        if account:
+            account = account.with_context(mail_activity_quick_update=True)  # the e-mail above is enough
+            for manager in managers:
+                account.activity_schedule(
+                    "mail.mail_activity_data_warning", summary=subject, note=body, user_id=manager.id
+                )
+
+    def _sms_credit_added(self):
+        """A top-up or a positive adjustment: the low-balance alert re-arms above the threshold, and a
+        shortage episode ends (the next refusal is told again)."""
+        self._sms_check_low_balance()
+        for company in self.filtered("sms_credit_shortage_date"):
+            company._sms_flip_alert(
+                """UPDATE res_company SET sms_credit_shortage_date = NULL
+                    WHERE id = %s AND sms_credit_shortage_date IS NOT NULL RETURNING id""",
+                (company.id,),
+            )

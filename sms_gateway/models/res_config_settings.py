@@ -35,8 +35,8 @@ class ResConfigSettings(models.TransientModel):
     def set_values(self):
         super().set_values()
         # Un-implying a group removes it from every internal user: give it back to SMS managers.
-        managers = self.env.ref("sms_gateway.group_sms_manager").sudo()
-        user_group = self.env.ref("sms_gateway.group_sms_user").sudo()
-        missing = managers.users.filtered(lambda user: user_group not in user.groups_id)
+        managers_sudo = self.env.ref("sms_gateway.group_sms_manager").sudo()
+        user_group_sudo = self.env.ref("sms_gateway.group_sms_user").sudo()
+        missing = managers_sudo.users.filtered(lambda user: user_group_sudo not in user.groups_id)
         if missing:
-            user_group.write({"users": [fields.Command.link(user.id) for user in missing]})
+            user_group_sudo.write({"users": [fields.Command.link(user.id) for user in missing]})

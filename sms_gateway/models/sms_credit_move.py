@@ -1,14 +1,32 @@
+import logging
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..tools.locking import select_skip_locked
+
+_logger = logging.getLogger(__name__)
+
+# SMS still waiting for the provider: their credit is reserved, not settled.
+PENDING_STATES = ("outgoing", "process")
+
 
 class SmsCreditMove(models.Model):
-    """One row of a company's SMS credit ledger.
+    """One row of a company's SMS credit ledger, and the ledger's operations.
 
-    The balance is the sum of ``quantity`` over the company's rows: top-ups,
-    refunds and positive adjustments add; consumption (reserved when an SMS is
-    queued, done once the provider answered) subtracts. Rows are never edited
-    afterwards, so the balance cannot drift.
+    Invariants:
+
+    * a company's balance is the sum of ``quantity`` over its rows: top-ups, refunds and positive
+      adjustments add, consumption takes; rows are never edited afterwards, so the balance cannot drift;
+    * credit is **reserved** when an SMS is queued (a ``consumption`` row in state ``reserved``, one per
+      company and create batch), **settled** (``done``) once none of its SMS waits for the provider, and
+      **refunded** (a ``refund`` row) for the SMS that were not sent;
+    * every withdrawal takes the company's credit lock first (``_lock_credit``): the balance never goes
+      below zero, whatever runs at once.
+
+    The outbox (``sms.sms``) calls ``_reserve_sms_vals`` / ``_reserve_sms`` when SMS are queued,
+    ``_settle_sms`` and ``_refund_sms`` when the provider answered, ``_settle_answered`` at the end of
+    each dispatch run.
     """
 
     _name = "sms.credit.move"
@@ -43,14 +61,6 @@ class SmsCreditMove(models.Model):
     reference = fields.Char(readonly=True)
     note = fields.Char()
 
-    def init(self):
-        # One row per company, bumped by every credit withdrawal (see res.company._sms_lock_credit).
-        self.env.cr.execute(
-            """CREATE TABLE IF NOT EXISTS sms_gateway_credit_lock (
-                    company_id INTEGER PRIMARY KEY REFERENCES res_company(id) ON DELETE CASCADE,
-                    version BIGINT NOT NULL DEFAULT 0)"""
-        )
-
     @api.constrains("move_type", "quantity")
     def _check_quantity_sign(self):
         for move in self:
@@ -77,14 +87,18 @@ class SmsCreditMove(models.Model):
                 and v.get("quantity", 0) < 0
                 and v.get("move_type") != "consumption"
             )
-            if needed and needed > company._sms_lock_credit():
+            if needed and needed > self._lock_credit(company):
                 raise UserError(
                     _(
                         "This adjustment would take the SMS balance of %(company)s below zero.",
                         company=company.display_name,
                     )
                 )
-        return super().create(vals_list)
+        moves = super().create(vals_list)
+        credited = moves.filtered(lambda m: m.quantity > 0 and m.move_type in ("topup", "adjustment"))
+        if credited:
+            credited.company_id.sudo()._sms_credit_added()
+        return moves
 
     def write(self, vals):
         if not self.env.su and set(vals) - {"note"}:
@@ -95,3 +109,236 @@ class SmsCreditMove(models.Model):
         if not self.env.su:
             raise UserError(_("Credit moves cannot be deleted; record an adjustment instead."))
         return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Balances and the company lock
+    # ------------------------------------------------------------------
+    @api.model
+    def _balances(self, companies):
+        """``({company: balance}, {company: reserved})`` of ``companies`` (reserved as a positive number)."""
+        moves = self.sudo()
+        domain = [("company_id", "in", companies.ids)]
+        balances = dict(moves._read_group(domain, ["company_id"], ["quantity:sum"]))
+        reserved = dict(moves._read_group([*domain, ("state", "=", "reserved")], ["company_id"], ["quantity:sum"]))
+        return balances, {company: -quantity for company, quantity in reserved.items()}
+
+    @api.model
+    def _lock_credit(self, company):
+        """Lock the credit of ``company`` until the end of the transaction and return its balance
+        (see ``sms.credit.lock`` for why a bumped row rather than a plain lock)."""
+        self.flush_model()
+        cr = self.env.cr
+        cr.execute(
+            """INSERT INTO sms_credit_lock (company_id, version) VALUES (%s, 1)
+                ON CONFLICT (company_id) DO UPDATE SET version = sms_credit_lock.version + 1""",
+            (company.id,),
+            log_exceptions=False,  # a serialization failure here is expected and retried by Odoo
+        )
+        cr.execute("SELECT COALESCE(SUM(quantity), 0) FROM sms_credit_move WHERE company_id = %s", (company.id,))
+        return cr.fetchone()[0]
+
+    # ------------------------------------------------------------------
+    # Reserve (when SMS are queued)
+    # ------------------------------------------------------------------
+    @api.model
+    def _sms_cost(self, segments, credits_per_segment):
+        """Credit one SMS costs: its segments (at least one) at the account's price of a segment."""
+        return max(segments or 0, 1) * credits_per_segment
+
+    @api.model
+    def _split_credit(self, company, costs):
+        """Lock the credit of ``company`` and take the ``(key, cost)`` items in order: those it covers are
+        reserved, the others refused. Returns ``{cost: [keys]}`` reserved and ``{error message: [keys]}``
+        refused."""
+        available = self._lock_credit(company)
+        reserved_by_cost = {}
+        refused_by_message = {}
+        for key, cost in costs:
+            if cost <= available:
+                available -= cost
+                reserved_by_cost.setdefault(cost, []).append(key)
+            else:
+                message = _(
+                    "Insufficient credit: %(needed)s SMS needed, %(available)s available",
+                    needed=cost,
+                    available=available,
+                )
+                refused_by_message.setdefault(message, []).append(key)
+        return reserved_by_cost, refused_by_message
+
+    @api.model
+    def _create_reservation(self, company, reserved_by_cost, reference, sms_id=False):
+        """The one reserved consumption move of a create batch (or of a reservation) of ``company``."""
+        return self.sudo().create(
+            {
+                "company_id": company.id,
+                "move_type": "consumption",
+                "state": "reserved",
+                "quantity": -sum(cost * len(keys) for cost, keys in reserved_by_cost.items()),
+                "sms_count": sum(len(keys) for keys in reserved_by_cost.values()),
+                "sms_id": sms_id,
+                "reference": reference,
+            }
+        )
+
+    @api.model
+    def _reserve_sms_vals(self, vals_list):
+        """Reserve the credit of SMS about to be created, on their values: in order, per company, under the
+        company's lock, one consumption move per company; the cost or the refusal ("Insufficient credit",
+        uncharged) is written in the values, so the rows are inserted charged or refused, never updated
+        right after. Values without a company are left to ``_reserve_sms`` after the create.
+
+        :return: None when no SMS goes through the gateway, else what ``_reserve_sms_created`` needs.
+        """
+        by_company = {}
+        late = []
+        for index, vals in enumerate(vals_list):
+            if not vals.get("gateway_account_id") or vals.get("state", "outgoing") != "outgoing":
+                continue
+            if vals.get("company_id"):
+                by_company.setdefault(vals["company_id"], []).append(index)
+            else:
+                late.append(index)
+        if not by_company and not late:
+            return None
+        Account = self.env["sms.gateway.account"].sudo()
+        Company = self.env["res.company"].sudo()
+        per_segment = {}
+        moves = []
+        refused = {}
+        for company_id, indexes in by_company.items():
+            costs = []
+            for index in indexes:
+                vals = vals_list[index]
+                account_id = vals["gateway_account_id"]
+                if account_id not in per_segment:
+                    per_segment[account_id] = Account.browse(account_id).credits_per_segment
+                costs.append((index, self._sms_cost(vals.get("sms_segment_count"), per_segment[account_id])))
+            company = Company.browse(company_id)
+            reserved_by_cost, refused_by_message = self._split_credit(company, costs)
+            if reserved_by_cost:
+                first = min(index for keys in reserved_by_cost.values() for index in keys)
+                move = self._create_reservation(company, reserved_by_cost, vals_list[first].get("origin_label"))
+                for cost, keys in reserved_by_cost.items():
+                    for index in keys:
+                        vals_list[index].update(credit_charged=cost, credit_move_id=move.id)
+                moves.append((move, [index for keys in reserved_by_cost.values() for index in keys]))
+            for message, keys in refused_by_message.items():
+                for index in keys:
+                    vals_list[index].update(state="error", failure_type="sms_credit", error_message=message)
+            if refused_by_message:
+                refused[company_id] = refused_by_message
+        return {"moves": moves, "refused": refused, "late": late}
+
+    @api.model
+    def _reserve_sms_created(self, sms, reservation):
+        """After ``_reserve_sms_vals``: ``sms`` are the created SMS, in the order of the values. Links a
+        single SMS to its move, reserves the late ones and tells the SMS managers (low balance, refusals)."""
+        for move, indexes in reservation["moves"]:
+            if len(indexes) == 1:
+                move.sms_id = sms._ids[indexes[0]]
+        for company_id, refused_by_message in reservation["refused"].items():
+            ids_by_message = {
+                message: [sms._ids[index] for index in indexes] for message, indexes in refused_by_message.items()
+            }
+            refused = sms.browse([sms_id for ids in ids_by_message.values() for sms_id in ids])
+            refused.sms_tracker_id._action_update_from_sms_state("error", failure_type="sms_credit")
+            _logger.info("SMS refused for insufficient credit in company %s: %s", company_id, ids_by_message)
+        if reservation["late"]:
+            late = sms.browse([sms._ids[index] for index in reservation["late"]])
+            self._reserve_sms(late.filtered(lambda s: s.state == "outgoing"))
+        self._alert_managers(sms)
+
+    @api.model
+    def _reserve_sms(self, sms):
+        """Reserve the credit of queued SMS records, in order, per company; those whose cost the company
+        cannot cover end in error, uncharged."""
+        for company, company_sms in sms.grouped("company_id").items():
+            reserved_by_cost, refused_by_message = self._split_credit(
+                company,
+                (
+                    (s.id, self._sms_cost(s.sms_segment_count, s.gateway_account_id.credits_per_segment))
+                    for s in company_sms
+                ),
+            )
+            reserved = sms.browse([sms_id for ids in reserved_by_cost.values() for sms_id in ids])
+            if reserved:
+                move = self._create_reservation(
+                    company,
+                    reserved_by_cost,
+                    reserved[:1].origin_label,
+                    sms_id=reserved.id if len(reserved) == 1 else False,
+                )
+                for cost, ids in reserved_by_cost.items():
+                    sms.browse(ids).write({"credit_charged": cost, "credit_move_id": move.id})
+            for message, ids in refused_by_message.items():
+                refused = sms.browse(ids)
+                refused.write({"state": "error", "failure_type": "sms_credit", "error_message": message})
+                refused.sms_tracker_id._action_update_from_sms_state("error", failure_type="sms_credit")
+            if refused_by_message:
+                _logger.info("SMS refused for insufficient credit in company %s: %s", company.id, refused_by_message)
+
+    @api.model
+    def _alert_managers(self, sms):
+        """After ``sms`` were reserved: refusals for lack of credit and a low balance reach the SMS managers
+        (once, see ``res.company``)."""
+        gateway_sms = sms.filtered("gateway_account_id")
+        refused = gateway_sms.filtered(lambda s: s.failure_type == "sms_credit")
+        for company, company_refused in refused.grouped("company_id").items():
+            company._sms_notify_credit_shortage(len(company_refused))
+        gateway_sms.filtered("credit_charged").company_id._sms_check_low_balance()
+
+    # ------------------------------------------------------------------
+    # Settle and refund (when the provider answered)
+    # ------------------------------------------------------------------
+    @api.model
+    def _refund_sms(self, sms, reference):
+        """Give back the credit of SMS that were not sent (one refund move per company)."""
+        charged = sms.filtered("credit_charged")
+        for company, company_sms in charged.grouped("company_id").items():
+            self.sudo().create(
+                {
+                    "company_id": company.id,
+                    "move_type": "refund",
+                    "quantity": sum(company_sms.mapped("credit_charged")),
+                    "sms_count": len(company_sms),
+                    "sms_id": company_sms.id if len(company_sms) == 1 else False,
+                    "reference": reference,
+                }
+            )
+        charged.write({"credit_charged": 0})
+        self._settle_sms(sms)
+
+    @api.model
+    def _settle_sms(self, sms):
+        """Mark the reservations of ``sms`` done once none of their SMS waits for the provider any more."""
+        moves = sms.credit_move_id.filtered(lambda m: m.state == "reserved")
+        if not moves:
+            return
+        sms.flush_model(["state", "credit_move_id"])
+        self.env.cr.execute(
+            "SELECT DISTINCT credit_move_id FROM sms_sms WHERE credit_move_id IN %s AND state IN %s",
+            (tuple(moves.ids), PENDING_STATES),
+        )
+        still_pending = {row[0] for row in self.env.cr.fetchall()}
+        moves.filtered(lambda m: m.id not in still_pending).sudo().write({"state": "done"})
+
+    @api.model
+    def _settle_answered(self, retry_serialization=False):
+        """Settle every reservation whose SMS all got an answer. Runs in parallel each settle what their
+        own snapshot shows, so the last SMS of a reservation shared by two runs could be left "reserved" by
+        both: every dispatch run ends with this pass, in a fresh transaction, which sees the work of the
+        runs that finished before it. Moves another run holds are skipped (it settles them)."""
+        self.flush_model()
+        rows = select_skip_locked(
+            self.env.cr,
+            """SELECT m.id FROM sms_credit_move m
+                WHERE m.state = 'reserved' AND m.move_type = 'consumption'
+                  AND NOT EXISTS (SELECT 1 FROM sms_sms s WHERE s.credit_move_id = m.id AND s.state IN %s)
+                  FOR UPDATE OF m SKIP LOCKED""",
+            (PENDING_STATES,),
+            retry=retry_serialization,
+        )
+        moves = self.sudo().browse([row[0] for row in rows])
+        moves.write({"state": "done"})
+        return moves

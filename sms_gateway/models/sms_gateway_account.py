@@ -1,14 +1,11 @@
 import json
 import logging
 import secrets
-import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import requests
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..providers.base import PROVIDERS, ProviderError
@@ -47,9 +44,6 @@ PROVIDER_SELECTION = [
     ("generic_http", "Generic HTTP gateway"),
 ]
 WEBHOOK_ROUTE = "/sms_gateway/dlr/"
-# Connectors of the dispatch runs in progress in this process: {run key: {account id: connector}}. The run key
-# travels in the context (``sms_gateway_run``); one connector, hence one HTTP session, per account and run.
-_DISPATCH_RUNS = {}
 
 
 class SmsGatewayAccount(models.Model):
@@ -189,6 +183,23 @@ class SmsGatewayAccount(models.Model):
     ]
 
     # ------------------------------------------------------------------
+    # CRUD: the cache of the companies that send through the gateway follows the accounts
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if {"active", "company_id"} & set(vals):
+            self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
+    # ------------------------------------------------------------------
     # Computes and constraints
     # ------------------------------------------------------------------
     @api.depends("provider")
@@ -283,8 +294,17 @@ class SmsGatewayAccount(models.Model):
     # Connector
     # ------------------------------------------------------------------
     @api.model
+    @tools.ormcache()
+    def _gateway_company_ids(self):
+        """The companies that send through the gateway. Cached: queueing an SMS for a company without an
+        account must cost stock Odoo nothing, not even a query."""
+        return frozenset(self.sudo().search([("active", "=", True)]).company_id.ids)
+
+    @api.model
     def _get_for_company(self, company):
         """The account that sends for ``company`` now (first active one by sequence)."""
+        if company.id not in self._gateway_company_ids():
+            return self.sudo().browse()
         return self.sudo().search([("company_id", "=", company.id), ("active", "=", True)], limit=1)
 
     @api.model
@@ -333,59 +353,19 @@ class SmsGatewayAccount(models.Model):
             raise UserError(_("No connector is installed for the provider '%(provider)s'.", provider=self.provider))
         return provider_class(self._get_connector_config(), session=session or self._gateway_new_session())
 
-    # ------------------------------------------------------------------
-    # Dispatch runs: one connector (one keep-alive HTTP session) per account and run
-    # ------------------------------------------------------------------
     @api.model
-    def _gateway_start_run(self):
-        """Open a dispatch run; return the context key to pass as ``sms_gateway_run``."""
-        key = uuid.uuid4().hex
-        _DISPATCH_RUNS[key] = {}
-        return key
-
-    def _gateway_run_connector(self):
-        """``(connector, owned)``: the connector of this account for the current dispatch run, created on first
-        use; ``owned`` is True when there is no run and the caller must end it (``_gateway_end_run``)."""
-        self.ensure_one()
-        run = _DISPATCH_RUNS.get(self.env.context.get("sms_gateway_run"))
-        if run is None:
-            return self._get_connector(), True
-        if self.id not in run:
-            connector = self._get_connector()
-            # one thread pool per account and run too: starting threads for every batch costs more than the batch
-            connector.dispatch_executor = ThreadPoolExecutor(
-                max_workers=max(1, self.max_concurrency or 1), thread_name_prefix="sms_dispatch"
-            )
-            run[self.id] = connector
-        return run[self.id], False
-
-    @api.model
-    def _gateway_end_run(self, key_or_connectors, fetch_balance=True):
-        """Close the run's sessions and record each account's balance (from the last answer, or one balance
-        call per account and run)."""
-        connectors = (
-            _DISPATCH_RUNS.pop(key_or_connectors, {}) if isinstance(key_or_connectors, str) else key_or_connectors
-        )
-        for account_id, connector in connectors.items():
+    def _gateway_store_run_balances(self, run):
+        """After a dispatch run (``providers.dispatch.DispatchRun``): record each account's balance, from the
+        last answer or with one balance call per account and run."""
+        for account_id, connector in run.connectors.items():
             account = self.sudo().browse(account_id)
             try:
-                balance = account._gateway_read_balance(connector, fetch=fetch_balance)
+                balance = account._gateway_read_balance(connector)
             except ProviderError as error:
                 _logger.info("Balance of SMS account %s unavailable: %s", account_id, error)
-                balance = None
-            finally:
-                connector.close()
-                executor = getattr(connector, "dispatch_executor", None)
-                if executor:
-                    executor.shutdown(wait=True)
+                continue
             if balance is not None:
                 account._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
-        if (
-            connectors
-            and self.env.context.get("sms_gateway_auto_commit")
-            and not getattr(threading.current_thread(), "testing", False)
-        ):
-            self.env.cr.commit()  # pylint: disable=invalid-commit  # outside the SMS transactions
 
     # ------------------------------------------------------------------
     # Actions

@@ -1,18 +1,21 @@
 import logging
+import threading
+from collections import Counter
 from datetime import timedelta
 
-import phonenumbers
-
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 
+from odoo.addons.phone_validation.tools import phone_validation
+
 from ..tools.sms_segments import count_sms
+from .sms_credit_move import PENDING_STATES
 
 _logger = logging.getLogger(__name__)
 
-# SMS still waiting for the provider: their credit is reserved, not settled.
-PENDING_STATES = ("outgoing", "process")
+# SMS deleted per transaction by the history retention.
+GC_CHUNK = 10000
 
 
 class SmsSms(models.Model):
@@ -46,6 +49,9 @@ class SmsSms(models.Model):
     attempt_count = fields.Integer("Attempts", readonly=True, copy=False)
     next_try_date = fields.Datetime("Next try", readonly=True, copy=False)
     claimed_at = fields.Datetime("Sending started", readonly=True, copy=False)
+    send_batch_id = fields.Many2one(
+        "sms.send.batch", "Send", readonly=True, index="btree_not_null", ondelete="set null", copy=False
+    )
 
     @api.depends("failure_type", "error_message")
     def _compute_error_display(self):
@@ -74,12 +80,17 @@ class SmsSms(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._sms_check_send_rights()
+        batch_id = self.env.context.get("sms_send_batch_id")  # set by the composer around its send
+        if batch_id:
+            for vals in vals_list:
+                vals.setdefault("send_batch_id", batch_id)
         self._gateway_prepare_vals(vals_list)
         # credit reserved in the values: the rows are inserted charged (or refused), never updated right after
-        reservation = self._gateway_reserve_credit_vals(vals_list)
+        Move = self.env["sms.credit.move"]
+        reservation = Move._reserve_sms_vals(vals_list)
         records = super().create(vals_list)
         if reservation:
-            records._gateway_reserved_after_create(reservation)
+            Move._reserve_sms_created(records, reservation)
         return records
 
     @api.model
@@ -198,187 +209,51 @@ class SmsSms(models.Model):
 
     @api.model
     def _gateway_format_number(self, number, country_code):
-        """E.164 form of ``number`` or False when it is not a valid phone number."""
+        """E.164 form of ``number`` or False when it is not a valid phone number (Odoo's own normaliser)."""
         try:
-            parsed = phonenumbers.parse(number, country_code or None)
-        except phonenumbers.NumberParseException:
+            return phone_validation.phone_format(number, country_code or None, None, force_format="E164")
+        except UserError:
             return False
-        if not phonenumbers.is_valid_number(parsed):
-            return False
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-    @api.model
-    def _gateway_sms_cost(self, segments, credits_per_segment):
-        """Credit one SMS costs: its segments (at least one) at the account's price of a segment."""
-        return max(segments or 0, 1) * credits_per_segment
-
-    @api.model
-    def _gateway_split_credit(self, company, costs):
-        """Lock the credit of ``company`` and take the ``(key, cost)`` items in order: those it covers are
-        reserved, the others refused. Returns ``{cost: [keys]}`` reserved and ``{error message: [keys]}``
-        refused."""
-        available = company.sudo()._sms_lock_credit()
-        reserved_by_cost = {}
-        refused_by_message = {}
-        for key, cost in costs:
-            if cost <= available:
-                available -= cost
-                reserved_by_cost.setdefault(cost, []).append(key)
-            else:
-                message = _(
-                    "Insufficient credit: %(needed)s SMS needed, %(available)s available",
-                    needed=cost,
-                    available=available,
-                )
-                refused_by_message.setdefault(message, []).append(key)
-        return reserved_by_cost, refused_by_message
-
-    @api.model
-    def _gateway_consumption_move(self, company, reserved_by_cost, reference, sms_id=False):
-        """The one reserved consumption move of a create batch (or of a reservation) of ``company``."""
-        total = sum(cost * len(keys) for cost, keys in reserved_by_cost.items())
-        return (
-            self.env["sms.credit.move"]
-            .sudo()
-            .create(
-                {
-                    "company_id": company.id,
-                    "move_type": "consumption",
-                    "state": "reserved",
-                    "quantity": -total,
-                    "sms_count": sum(len(keys) for keys in reserved_by_cost.values()),
-                    "sms_id": sms_id,
-                    "reference": reference,
-                }
-            )
-        )
-
-    @api.model
-    def _gateway_reserve_credit_vals(self, vals_list):
-        """``_gateway_reserve_credit`` for SMS about to be created, on their values: same order, same lock,
-        one consumption move per company, the cost or the refusal written in the values (no UPDATE of the
-        new rows). Values without a company are left to ``_gateway_reserve_credit`` after the create.
-
-        :return: None when no SMS goes through the gateway, else ``{"moves": [(move, [vals indexes])],
-            "refused": {company id: {message: [vals indexes]}}, "late": [vals indexes]}``
-        """
-        by_company = {}
-        late = []
-        for index, vals in enumerate(vals_list):
-            if not vals.get("gateway_account_id") or vals.get("state", "outgoing") != "outgoing":
-                continue
-            if vals.get("company_id"):
-                by_company.setdefault(vals["company_id"], []).append(index)
-            else:
-                late.append(index)
-        if not by_company and not late:
-            return None
-        Account = self.env["sms.gateway.account"].sudo()
-        Company = self.env["res.company"].sudo()
-        per_segment = {}
-        moves = []
-        refused = {}
-        for company_id, indexes in by_company.items():
-            costs = []
-            for index in indexes:
-                vals = vals_list[index]
-                account_id = vals["gateway_account_id"]
-                if account_id not in per_segment:
-                    per_segment[account_id] = Account.browse(account_id).credits_per_segment
-                costs.append((index, self._gateway_sms_cost(vals.get("sms_segment_count"), per_segment[account_id])))
-            company = Company.browse(company_id)
-            reserved_by_cost, refused_by_message = self._gateway_split_credit(company, costs)
-            if reserved_by_cost:
-                first = min(index for keys in reserved_by_cost.values() for index in keys)
-                move = self._gateway_consumption_move(company, reserved_by_cost, vals_list[first].get("origin_label"))
-                for cost, keys in reserved_by_cost.items():
-                    for index in keys:
-                        vals_list[index].update(credit_charged=cost, credit_move_id=move.id)
-                moves.append((move, [index for keys in reserved_by_cost.values() for index in keys]))
-            for message, keys in refused_by_message.items():
-                for index in keys:
-                    vals_list[index].update(state="error", failure_type="sms_credit", error_message=message)
-            if refused_by_message:
-                refused[company_id] = refused_by_message
-        return {"moves": moves, "refused": refused, "late": late}
-
-    def _gateway_reserved_after_create(self, reservation):
-        """After ``_gateway_reserve_credit_vals``: ``self`` are the created SMS, in the order of the values."""
-        for move, indexes in reservation["moves"]:
-            if len(indexes) == 1:
-                move.sms_id = self._ids[indexes[0]]
-        for company_id, refused_by_message in reservation["refused"].items():
-            ids_by_message = {
-                message: [self._ids[index] for index in indexes] for message, indexes in refused_by_message.items()
-            }
-            refused = self.browse([sms_id for ids in ids_by_message.values() for sms_id in ids])
-            refused.sms_tracker_id._action_update_from_sms_state("error", failure_type="sms_credit")
-            _logger.info("SMS refused for insufficient credit in company %s: %s", company_id, ids_by_message)
-        if reservation["late"]:
-            late = self.browse([self._ids[index] for index in reservation["late"]])
-            late.filtered(lambda s: s.state == "outgoing")._gateway_reserve_credit()
-
-    def _gateway_reserve_credit(self):
-        """Reserve the credit of queued SMS, in order, per company; those whose cost the company cannot cover
-        end in error, uncharged."""
-        for company, company_sms in self.grouped("company_id").items():
-            reserved_by_cost, refused_by_message = self._gateway_split_credit(
-                company,
-                (
-                    (sms.id, self._gateway_sms_cost(sms.sms_segment_count, sms.gateway_account_id.credits_per_segment))
-                    for sms in company_sms
-                ),
-            )
-            reserved = self.browse([sms_id for ids in reserved_by_cost.values() for sms_id in ids])
-            if reserved:
-                move = self._gateway_consumption_move(
-                    company,
-                    reserved_by_cost,
-                    reserved[:1].origin_label,
-                    sms_id=reserved.id if len(reserved) == 1 else False,
-                )
-                for cost, ids in reserved_by_cost.items():
-                    self.browse(ids).write({"credit_charged": cost, "credit_move_id": move.id})
-            for message, ids in refused_by_message.items():
-                refused = self.browse(ids)
-                refused.write({"state": "error", "failure_type": "sms_credit", "error_message": message})
-                refused.sms_tracker_id._action_update_from_sms_state("error", failure_type="sms_credit")
-            if refused_by_message:
-                _logger.info("SMS refused for insufficient credit in company %s: %s", company.id, refused_by_message)
-        return True
 
     # ------------------------------------------------------------------
     # History retention
     # ------------------------------------------------------------------
     @api.autovacuum
     def _gc_gateway_history(self):
+        """Delete the SMS older than their company's retention period, by chunks of ``GC_CHUNK`` with a
+        commit between chunks: a long history never holds one huge transaction (nor its locks)."""
         companies = self.env["res.company"].sudo().search([("sms_history_retention_days", ">", 0)])
         if not companies:
             return
         now = fields.Datetime.now()
         # one search for every company, each with its own limit date
-        old = self.sudo().search(
-            expression.AND(
-                [
-                    [("state", "not in", PENDING_STATES)],
-                    expression.OR(
+        domain = expression.AND(
+            [
+                [("state", "not in", PENDING_STATES)],
+                expression.OR(
+                    [
                         [
-                            [
-                                ("company_id", "=", company.id),
-                                ("create_date", "<", now - timedelta(days=company.sms_history_retention_days)),
-                            ]
-                            for company in companies
+                            ("company_id", "=", company.id),
+                            ("create_date", "<", now - timedelta(days=company.sms_history_retention_days)),
                         ]
-                    ),
-                ]
-            )
+                        for company in companies
+                    ]
+                ),
+            ]
         )
-        old_by_company = old.grouped("company_id")
-        old.unlink()
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        deleted = Counter()
+        while old := self.sudo().search(domain, limit=GC_CHUNK, order="id"):
+            deleted.update(sms.company_id.id for sms in old)
+            old.unlink()
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # one chunk at a time
+            if len(old) < GC_CHUNK:
+                break
         for company in companies:
             _logger.info(
                 "Deleted %s SMS older than %s days (company %s)",
-                len(old_by_company.get(company, ())),
+                deleted[company.id],
                 company.sms_history_retention_days,
                 company.id,
             )

@@ -1,4 +1,7 @@
-"""Concurrent sending through one connector (plain Python, no ORM).
+"""Dispatch, the part without the ORM: a dispatch run, concurrent sending, what to do with a failure.
+
+:class:`DispatchRun` holds what one run of the queue shares: one connector (one keep-alive HTTP session)
+and one thread pool per account, closed when the run ends, and whether the run commits.
 
 :func:`send_all` splits the messages into chunks of ``connector.batch_size``,
 sends the chunks from a bounded thread pool that shares the connector's
@@ -14,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from requests.adapters import HTTPAdapter
 
-from .base import FAILURE_SERVER, SendResult, _lt
+from .base import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER, TRANSIENT_FAILURES, SendResult, _lt
 
 _logger = logging.getLogger(__name__)
 
@@ -137,3 +140,98 @@ def send_all(connector, messages, max_concurrency=8, rate_limit=None, executor=N
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms_dispatch") as executor:
             per_chunk = list(executor.map(send_chunk, chunks))
     return [result for results in per_chunk for result in results]
+
+
+class DispatchRun:
+    """One run of the SMS queue: a context manager holding a connector and a thread pool per account
+    (created on first use with ``connector(key, factory, max_concurrency)``), closed on exit.
+
+    :param auto_commit: whether the run commits its claims and results as it goes (the queue cron), or
+        stays inside its caller's transaction (tests). Decided once, where the run starts.
+    """
+
+    def __init__(self, auto_commit=False):
+        self.auto_commit = bool(auto_commit)
+        self._connectors = {}
+        self._executors = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    @property
+    def connectors(self):
+        """``{key: connector}`` of the accounts this run has sent through."""
+        return dict(self._connectors)
+
+    def connector(self, key, factory, max_concurrency=1):
+        """The connector of account ``key`` for this run; ``factory()`` builds it on first use (and may
+        raise, e.g. for a provider whose connector is not installed)."""
+        if key not in self._connectors:
+            self._connectors[key] = factory()
+            # one thread pool per account and run: starting threads for every batch costs more than the batch
+            self._executors[key] = ThreadPoolExecutor(
+                max_workers=max(1, int(max_concurrency or 1)), thread_name_prefix="sms_dispatch"
+            )
+        return self._connectors[key]
+
+    def send(self, key, messages, max_concurrency=1, rate_limit=None):
+        """:func:`send_all` through the connector of ``key`` (already built by :meth:`connector`)."""
+        return send_all(
+            self._connectors[key],
+            messages,
+            max_concurrency=max_concurrency,
+            rate_limit=rate_limit,
+            executor=self._executors[key],
+        )
+
+    def commit(self, cr):
+        """Commit ``cr`` when the run commits (claims before the provider calls, results after them)."""
+        if self.auto_commit:
+            cr.commit()  # pylint: disable=invalid-commit  # a committing run: the queue cron
+
+    def close(self):
+        for executor in self._executors.values():
+            executor.shutdown(wait=True)
+        for connector in self._connectors.values():
+            connector.close()
+        self._executors.clear()
+        self._connectors.clear()
+
+
+# Failures that tell about the account rather than the SMS: the account cools down, the next one takes over.
+ACCOUNT_FAILURES = frozenset({FAILURE_ACCOUNT, FAILURE_CREDIT})
+FAILOVER_FAILURES = frozenset(TRANSIENT_FAILURES | ACCOUNT_FAILURES)
+RETRY, FAILOVER, FINAL = "retry", "failover", "final"
+
+
+def next_step(failure_type, attempt_count, max_attempts, can_fail_over):
+    """What to do with an SMS whose attempt ``attempt_count`` (1 for the first) failed with
+    ``failure_type``: hand it to another account of its company (``FAILOVER``, when one is usable), try
+    again later (``RETRY``, transient failures) or end it in error (``FINAL``). No attempt is made past
+    ``max_attempts``."""
+    if attempt_count >= max_attempts:
+        return FINAL
+    if failure_type in FAILOVER_FAILURES and can_fail_over:
+        return FAILOVER
+    if failure_type in TRANSIENT_FAILURES:
+        return RETRY
+    return FINAL
+
+
+def retry_delay(base_delay, attempt_count, jitter=1.0):
+    """Seconds before the next try after attempt ``attempt_count``: exponential backoff (``base_delay``,
+    x2, x4...) times ``jitter`` (callers pass a random factor in [0.75, 1.25])."""
+    return base_delay * 2 ** max(attempt_count - 1, 0) * jitter
+
+
+def needs_cooldown(failure_types, all_failed):
+    """Whether the account that gave these failures should be skipped for a while: it refused the account
+    (credentials, provider credit), or every SMS of the call failed on the server side."""
+    failure_types = set(failure_types)
+    return bool(failure_types & ACCOUNT_FAILURES) or (
+        all_failed and bool(failure_types) and failure_types <= TRANSIENT_FAILURES
+    )

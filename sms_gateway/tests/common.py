@@ -1,5 +1,7 @@
 from odoo.tests import TransactionCase, new_test_user
 
+from ..providers.dispatch import DispatchRun
+
 
 class SmsGatewayCase(TransactionCase):
     """Two French companies, each with a sandbox account, and test users per SMS group.
@@ -63,3 +65,13 @@ class SmsGatewayCase(TransactionCase):
     def balance(self, company):
         company.invalidate_recordset(["sms_credit_balance", "sms_credit_reserved"])
         return company.sms_credit_balance
+
+    def run_queue(self):
+        """Run the SMS queue as its cron does (recovery, claim, dispatch, settlement), in the test's
+        transaction: what ``process_email_queue()`` is to mail's tests."""
+        self.env["sms.sms"].sudo()._process_queue()
+
+    @staticmethod
+    def dispatch_run():
+        """A dispatch run that stays in the test's transaction, for tests of one step of the queue."""
+        return DispatchRun(auto_commit=False)

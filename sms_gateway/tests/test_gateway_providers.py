@@ -82,7 +82,7 @@ class GatewayEmulatorCase(SmsGatewayCase):
         sms = self.env["sms.sms"].browse()
         for number in numbers:
             sms |= self.queue_sms(company, number, body=body)
-        sms.send()
+        self.run_queue()
         sms.invalidate_recordset()
         return sms
 

@@ -3,8 +3,27 @@ import time
 
 from odoo.tests import BaseCase, tagged
 
-from ..providers.base import FAILURE_SERVER, OutgoingSms, ProviderError, SendResult, SmsProvider
-from ..providers.dispatch import RateLimiter, send_all
+from ..providers.base import (
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_NUMBER,
+    FAILURE_SERVER,
+    OutgoingSms,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+)
+from ..providers.dispatch import (
+    FAILOVER,
+    FINAL,
+    RETRY,
+    DispatchRun,
+    RateLimiter,
+    needs_cooldown,
+    next_step,
+    retry_delay,
+    send_all,
+)
 from .emulators.base import EmulatorResponse, LoopbackSession, ProviderEmulator
 
 
@@ -166,3 +185,106 @@ class TestProviderDispatch(BaseCase):
             self.assertEqual(results[index].failure_type, FAILURE_SERVER)
             self.assertTrue(results[index].error_message)
         self.assertEqual(send_all(Odd({}), []), [])
+
+
+@tagged("post_install", "-at_install")
+class TestDispatchDecisions(BaseCase):
+    """The retry / failover / cool-down policy, a pure function of the failure and the attempts made."""
+
+    def test_next_step(self):
+        cases = [
+            # failure type, attempt made, max attempts, another account usable -> step
+            (FAILURE_SERVER, 1, 4, False, RETRY),
+            (FAILURE_SERVER, 3, 4, False, RETRY),
+            (FAILURE_SERVER, 4, 4, False, FINAL),  # no attempt past max_attempts
+            (FAILURE_SERVER, 1, 4, True, FAILOVER),  # transient: the next account takes it at once
+            (FAILURE_ACCOUNT, 1, 4, True, FAILOVER),
+            (FAILURE_CREDIT, 1, 4, True, FAILOVER),
+            (FAILURE_ACCOUNT, 1, 4, False, FINAL),  # an account refusal is not retried on the same account
+            (FAILURE_CREDIT, 1, 4, False, FINAL),
+            (FAILURE_NUMBER, 1, 4, True, FINAL),  # a wrong number is wrong on every account
+            ("sms_interrupted", 1, 4, True, FINAL),
+            (FAILURE_SERVER, 1, 1, True, FINAL),
+        ]
+        for failure_type, attempts, max_attempts, can_fail_over, expected in cases:
+            with self.subTest(failure_type=failure_type, attempts=attempts, can_fail_over=can_fail_over):
+                self.assertEqual(next_step(failure_type, attempts, max_attempts, can_fail_over), expected)
+
+    def test_retry_delay_doubles(self):
+        self.assertEqual([retry_delay(60, attempt) for attempt in (1, 2, 3, 4)], [60, 120, 240, 480])
+        self.assertEqual(retry_delay(60, 2, jitter=0.75), 90)
+        self.assertEqual(retry_delay(60, 0), 60, "a first try that never counted waits the base delay")
+
+    def test_needs_cooldown(self):
+        self.assertTrue(needs_cooldown({FAILURE_ACCOUNT}, all_failed=False), "credentials refused")
+        self.assertTrue(needs_cooldown({FAILURE_CREDIT, FAILURE_NUMBER}, all_failed=False), "provider credit")
+        self.assertTrue(needs_cooldown({FAILURE_SERVER}, all_failed=True), "the whole call failed: server down")
+        self.assertFalse(needs_cooldown({FAILURE_SERVER}, all_failed=False), "one SMS of many: not the server")
+        self.assertFalse(needs_cooldown({FAILURE_NUMBER}, all_failed=True), "wrong numbers say nothing of it")
+        self.assertFalse(needs_cooldown(set(), all_failed=True))
+
+
+@tagged("post_install", "-at_install")
+class TestDispatchRun(BaseCase):
+    """A dispatch run builds one connector and one thread pool per account, and closes them on exit."""
+
+    def test_one_connector_per_account_closed_on_exit(self):
+        built, closed = [], []
+
+        class Connector(EchoConnector):
+            def close(self):
+                closed.append(self)
+                super().close()
+
+        def factory():
+            connector = Connector({"base_url": "http://127.0.0.1:9"})
+            built.append(connector)
+            return connector
+
+        with DispatchRun() as run:
+            first = run.connector(1, factory, max_concurrency=4)
+            self.assertIs(run.connector(1, factory), first, "one connector per account and run")
+            run.connector(2, factory)
+            self.assertEqual(set(run.connectors), {1, 2})
+            self.assertEqual(closed, [])
+        self.assertEqual(len(built), 2)
+        self.assertCountEqual(closed, built, "every connector closed when the run ends")
+        self.assertEqual(run.connectors, {})
+
+    def test_closed_even_when_the_run_fails(self):
+        closed = []
+
+        class Connector(EchoConnector):
+            def close(self):
+                closed.append(self)
+
+        with self.assertRaises(RuntimeError), DispatchRun() as run:
+            run.connector(1, lambda: Connector({}))
+            raise RuntimeError("the run died")
+        self.assertEqual(len(closed), 1)
+
+    def test_commit_only_when_the_run_commits(self):
+        class Cursor:
+            commits = 0
+
+            def commit(self):
+                self.commits += 1
+
+        cr = Cursor()
+        DispatchRun(auto_commit=False).commit(cr)
+        self.assertEqual(cr.commits, 0, "a run inside its caller's transaction never commits it")
+        DispatchRun(auto_commit=True).commit(cr)
+        self.assertEqual(cr.commits, 1)
+
+    def test_send_uses_the_run_thread_pool(self):
+        emulator = EchoEmulator(latency=0.05)
+        emulator.start()
+        self.addCleanup(emulator.stop)
+        with DispatchRun() as run:
+            run.connector(1, lambda: EchoConnector({"base_url": emulator.url}, session=LoopbackSession()), 8)
+            messages = [OutgoingSms(f"r{i}", "+33612345678", "Hi") for i in range(16)]
+            started = time.monotonic()
+            results = run.send(1, messages, max_concurrency=8)
+            elapsed = time.monotonic() - started
+        self.assertEqual([r.provider_id for r in results], [f"id-r{i}" for i in range(16)])
+        self.assertLess(elapsed, 16 * 0.05 / 2, "messages sent in parallel, not one after the other")

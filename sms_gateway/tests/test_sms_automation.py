@@ -52,7 +52,7 @@ class TestSmsAutomation(SmsGatewayCase):
         self.assertEqual(len(sms), 2)
         self.assertEqual(sms.gateway_account_id, self.account_a)
         self.assertEqual(self.balance(self.company_a), 8, "charged on queueing")
-        self.env["sms.sms"].sudo()._process_queue()
+        self.run_queue()
         self.assertEqual(set(sms.mapped("state")), {"pending"})
         self.assertEqual(sms.credit_move_id.state, "done")
         self.assertIn("Bonjour Alice Martin", sms.filtered(lambda s: s.partner_id == self.partner_a).body)
@@ -94,13 +94,15 @@ class TestSmsAutomation(SmsGatewayCase):
         sms = self.env["sms.sms"].sudo().search([("partner_id", "=", self.partner_a.id)])
         self.assertEqual(len(sms), 1)
         self.assertEqual((sms.gateway_account_id, sms.company_id), (self.account_a, self.company_a))
+        self.assertEqual(sms.state, "outgoing", "queued: never sent from the caller's transaction")
+        self.run_queue()
         self.assertEqual(sms.state, "pending", "sent by the gateway, not IAP")
         self.assertEqual(self.balance(self.company_a), 9)
 
     def test_code_sms_create_goes_through_gateway(self):
         self.topup(self.company_a, 10)
         sms = self.queue_sms(self.company_a, "+33612345678", origin_label="Mon script")
-        self.env["sms.sms"].sudo()._process_queue()
+        self.run_queue()
         self.assertEqual((sms.state, sms.origin_label, sms.credit_charged), ("pending", "Mon script", 1))
 
     def test_automation_rule_when_installed(self):

@@ -92,7 +92,7 @@ class TestSmsComposer(SmsGatewayCase):
         cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
         self.assertTrue(self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id)]), "cron woken")
 
-        self.env["sms.sms"].sudo()._process_queue()
+        self.run_queue()
         batch.invalidate_recordset()
         self.assertEqual((batch.sent_count, batch.queued_count, batch.state), (2, 0, "done"))
         self.assertEqual(batch.action_open_sms()["domain"], [("send_batch_id", "=", batch.id)])

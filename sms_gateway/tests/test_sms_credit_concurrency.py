@@ -36,7 +36,6 @@ class TestSmsCreditConcurrency(TransactionCase):
             env["sms.gateway.account"].with_context(active_test=False).search(
                 [("company_id", "=", self.company_id)]
             ).unlink()
-            cr.execute("DELETE FROM sms_gateway_credit_lock WHERE company_id = %s", (self.company_id,))
             company = env["res.company"].browse(self.company_id)
             partner = company.partner_id
             company.unlink()

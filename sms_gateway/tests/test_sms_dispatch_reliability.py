@@ -46,16 +46,17 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         first = self.queue_sms(self.company_a, "+33612345601")
         waiting = self.queue_sms(self.company_a, "+33612345602")
         waiting.write({"next_try_date": fields.Datetime.now() + timedelta(minutes=5)})
-        claimed = self.Sms._gateway_claim(limit=10)
+        run = self.dispatch_run()
+        claimed = self.Sms._gateway_claim(run, limit=10)
         self.assertIn(first, claimed)
         self.assertNotIn(waiting, claimed, "an SMS waiting for its retry is not claimed")
         self.assertEqual((first.state, first.attempt_count, first.gateway_account_id), ("process", 1, self.account_a))
         self.assertTrue(first.claimed_at)
-        self.assertFalse(self.Sms._gateway_claim(ids=first.ids), "a claimed SMS is not claimed twice")
+        self.assertFalse(self.Sms._gateway_claim(run, ids=first.ids), "a claimed SMS is not claimed twice")
 
     def test_process_queue_sends_and_keeps_history(self):
         sms = self.queue_sms(self.company_a, "+33612345603")
-        self.Sms._process_queue()
+        self.run_queue()
         self.assertEqual(sms.state, "pending")
         self.assertTrue(sms.provider_message_id.startswith("sandbox-"))
         self.assertEqual((sms.attempt_count, sms.credit_move_id.state), (1, "done"))
@@ -67,7 +68,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         self.make_interrupted(sms)
         sent_before = len(SandboxProvider.outbox)
         with self.assertLogs("odoo.addons.sms_gateway.models.sms_sms_dispatch", "WARNING"):
-            self.Sms._process_queue()
+            self.run_queue()
         self.assertEqual(len(SandboxProvider.outbox), sent_before, "never resent blindly")
         self.assertEqual((sms.state, sms.failure_type), ("error", "sms_interrupted"))
         self.assertEqual(sms.error_display, "Sending interrupted — not resent")
@@ -76,7 +77,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
     def test_recent_claim_left_alone(self):
         sms = self.queue_sms(self.company_a, "+33612345605")
         self.make_interrupted(sms, minutes=0)
-        self.Sms._gateway_recover_interrupted()
+        self.Sms._gateway_recover_interrupted(self.dispatch_run())
         self.assertEqual(sms.state, "process", "inside the grace period a claim belongs to a live run")
 
     def test_interrupted_reconciled_with_provider(self):
@@ -90,7 +91,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
             patch.object(SandboxProvider, "lookup", lookup, create=True),
             self.assertLogs("odoo.addons.sms_gateway.models.sms_sms_dispatch", "WARNING") as logs,
         ):
-            self.Sms._gateway_recover_interrupted()
+            self.Sms._gateway_recover_interrupted(self.dispatch_run())
         self.assertIn("1 SMS of account", logs.output[0])
         self.assertEqual((sent.state, sent.provider_message_id), ("pending", "prov-42"), "sent: kept and charged")
         self.assertEqual(sent.credit_charged, 1)
@@ -102,13 +103,13 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         sms = self.queue_sms(self.company_a, "+33612345606")
         self.make_interrupted(sms)
         with self.assertLogs("odoo.addons.sms_gateway.models.sms_sms_dispatch", "WARNING"):
-            self.Sms._gateway_recover_interrupted()
+            self.Sms._gateway_recover_interrupted(self.dispatch_run())
         with self.assertRaises(AccessError):
             sms.with_user(self.user_a).action_set_outgoing()
         sms.with_user(self.manager_a).action_set_outgoing()
         self.assertEqual((sms.state, sms.attempt_count, sms.failure_type), ("outgoing", 0, False))
         self.assertEqual((sms.credit_charged, self.balance(self.company_a)), (1, 99), "charged again")
-        self.Sms._process_queue()
+        self.run_queue()
         self.assertEqual((sms.state, sms.attempt_count), ("pending", 1))
 
     # -- retries ------------------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         delays = []
         for attempt in range(1, 4):
             with freeze_time(now):
-                self.Sms._process_queue()
+                self.run_queue()
             self.assertEqual(sms.attempt_count, attempt)
             if sms.state == "outgoing":
                 delays.append((sms.next_try_date - now).total_seconds())
@@ -135,7 +136,7 @@ class TestSmsDispatchReliability(SmsGatewayCase):
 
     def test_permanent_failure_ends_at_once(self):
         sms = self.queue_sms(self.company_a, "+33600000001")  # sandbox: invalid number
-        self.Sms._process_queue()
+        self.run_queue()
         self.assertEqual((sms.state, sms.failure_type, sms.attempt_count), ("error", "sms_number_format", 1))
         self.assertEqual(self.balance(self.company_a), 100)
 
@@ -148,14 +149,14 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         )
         sms = self.queue_sms(self.company_a, "+33612345607")
         with patch.object(SandboxProvider, "send", _send_unless_down):
-            self.Sms._process_queue()
+            self.run_queue()
         self.assertTrue(self.account_a.cooldown_until > fields.Datetime.now(), "the failing account cools down")
         self.assertFalse(backup.cooldown_until)
         self.assertEqual((sms.state, sms.gateway_account_id, sms.attempt_count), ("pending", backup, 2))
         # while it cools down, new SMS go to the backup account directly
         other = self.queue_sms(self.company_a, "+33612345608")
         with patch.object(SandboxProvider, "send", _send_unless_down):
-            self.Sms._process_queue()
+            self.run_queue()
         self.assertEqual((other.state, other.gateway_account_id, other.attempt_count), ("pending", backup, 1))
 
     def test_single_account_cooling_down_holds_queue_without_spending_attempts(self):
@@ -163,10 +164,10 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         self.account_a.sender = "DOWN"
         first = self.queue_sms(self.company_a, "+33612345609")
         with patch.object(SandboxProvider, "send", _send_unless_down):
-            self.Sms._process_queue()
+            self.run_queue()
             self.assertEqual((first.state, first.attempt_count), ("outgoing", 1))
             second = self.queue_sms(self.company_a, "+33612345610")
-            self.Sms._process_queue()
+            self.run_queue()
         self.assertEqual((second.state, second.attempt_count), ("outgoing", 0))
         self.assertEqual(second.next_try_date, self.account_a.cooldown_until)
 

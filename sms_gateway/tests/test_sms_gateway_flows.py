@@ -20,7 +20,7 @@ class TestSmsGatewayFlows(SmsGatewayCase, MockSMS):
         self.assertEqual(sms.number, "+33612345678", "normalised to E.164 with the recipient's country")
         self.assertEqual(sms.origin_label, "Contact", "code sends are labelled with the application")
         self.assertEqual(self.balance(self.company_a), 9)
-        sms.send()
+        self.run_queue()
         self.assertEqual(sms.state, "pending")
         notification = self.env["mail.notification"].search([("sms_id_int", "=", sms.id)])
         self.assertEqual(notification.notification_status, "pending")
@@ -60,7 +60,7 @@ class TestSmsGatewayFlows(SmsGatewayCase, MockSMS):
         missing = self.queue_sms(self.company_a, "")
         self.assertEqual((missing.state, missing.failure_type), ("error", "sms_number_missing"))
         self.assertEqual(self.balance(self.company_a), 8, "only the two valid numbers are charged")
-        (invalid | missing).send()
+        self.run_queue()
         self.assertEqual(invalid.state, "error", "never sent")
 
     def test_composer_origin_and_charge(self):
@@ -111,12 +111,12 @@ class TestSmsGatewayFlows(SmsGatewayCase, MockSMS):
     def test_explicit_resend_charges_again(self):
         self.topup(self.company_a, 3)
         sms = self.queue_sms(self.company_a, "+33600000001")  # sandbox: number refused (permanent)
-        sms.send()
+        self.run_queue()
         self.assertEqual((sms.state, sms.failure_type), ("error", "sms_number_format"))
         self.assertEqual(self.balance(self.company_a), 3)
         sms.action_set_outgoing()
         sms.number = "+33612345678"
-        sms.send()
+        self.run_queue()
         self.assertEqual(sms.state, "pending")
         self.assertEqual(self.balance(self.company_a), 2)
 
@@ -127,7 +127,7 @@ class TestSmsGatewayFlows(SmsGatewayCase, MockSMS):
         )
         sms = self.queue_sms(self.company_a, "+33612345678")
         self.account_a.active = False
-        sms.send()
+        self.run_queue()
         self.assertEqual((sms.state, sms.gateway_account_id), ("pending", backup))
 
     def test_account_test_connection(self):
@@ -149,9 +149,9 @@ class TestSmsGatewayFlows(SmsGatewayCase, MockSMS):
     def test_history_retention(self):
         self.topup(self.company_a, 3)
         old = self.queue_sms(self.company_a, "+33612345678")
-        old.send()
+        self.run_queue()
         recent = self.queue_sms(self.company_a, "+33612345678")
-        recent.send()
+        self.run_queue()
         self.env.cr.execute("UPDATE sms_sms SET create_date = now() - interval '40 days' WHERE id = %s", [old.id])
         self.env["sms.sms"].invalidate_model(["create_date"])
         self.env["sms.sms"]._gc_gateway_history()
@@ -168,7 +168,7 @@ class TestSmsGatewayFlows(SmsGatewayCase, MockSMS):
         a_40 = self.queue_sms(self.company_a, "+33612345678")
         b_40 = self.queue_sms(self.company_b, "+33612345678")
         b_70 = self.queue_sms(self.company_b, "+33612345678")
-        (a_40 | b_40 | b_70).send()
+        self.run_queue()
         self.env.cr.execute(
             "UPDATE sms_sms SET create_date = now() - interval '40 days' WHERE id IN %s", [(a_40.id, b_40.id)]
         )

@@ -83,7 +83,7 @@ class TestSmsI18n(SmsGatewayCase):
         )
         self.env["ir.config_parameter"].sudo().set_param("sms_gateway.max_attempts", 1)
         sms = self.queue_sms(self.company_a, "+33612345678")
-        sms.with_context(lang="en_US").send()  # nothing listens on port 9
+        self.env["sms.sms"].with_context(lang="en_US").sudo()._process_queue()  # nothing listens on port 9
         self.assertEqual((sms.state, sms.failure_type), ("error", "sms_server"))
         self.assertEqual(sms.error_message, "Fournisseur injoignable : connexion refusée")
 

@@ -27,7 +27,7 @@ class TestSmsLedger(SmsGatewayCase):
         self.assertEqual(self.company_a.sms_credit_reserved, 1)
         self.assertEqual(sms.credit_move_id.state, "reserved")
 
-        sms.send()
+        self.run_queue()
         self.assertEqual(sms.state, "pending")
         self.assertTrue(sms.provider_message_id.startswith("sandbox-"))
         self.assertTrue(sms.sent_date)
@@ -64,7 +64,7 @@ class TestSmsLedger(SmsGatewayCase):
             moves_before,
             "no ledger row for an SMS that was refused",
         )
-        sms.send()
+        self.run_queue()
         self.assertEqual(sms.state, "error", "a refused SMS is never handed to the provider")
         self.assertNotIn(sms.uuid, [m.ref for _pid, m in self.sandbox_outbox()])
 
@@ -85,7 +85,7 @@ class TestSmsLedger(SmsGatewayCase):
         self.topup(self.company_a, 5)
         sms = self.queue_sms(self.company_a, "+33600000001")  # sandbox: provider rejects the number
         self.assertEqual(self.balance(self.company_a), 4)
-        sms.send()
+        self.run_queue()
         self.assertEqual((sms.state, sms.failure_type), ("error", "sms_number_format"))
         self.assertEqual(sms.error_message, "Invalid number (sandbox test number)")
         self.assertEqual(sms.credit_charged, 0)
@@ -100,17 +100,17 @@ class TestSmsLedger(SmsGatewayCase):
         self.topup(self.company_a, 5)
         self.env["ir.config_parameter"].sudo().set_param("sms_gateway.max_attempts", 2)
         sms = self.queue_sms(self.company_a, "+33600000003")  # sandbox: provider down
-        sms.send()
+        self.run_queue()
         self.assertEqual((sms.state, sms.attempt_count), ("outgoing", 1), "a transient failure is retried")
         self.assertEqual(sms.failure_type, "sms_server")
         self.assertEqual(sms.error_message, "Provider unreachable (sandbox test number)")
         self.assertGreater(sms.next_try_date, fields.Datetime.now())
         self.assertEqual(self.balance(self.company_a), 4, "credit stays reserved while a retry is planned")
         # not due yet: the queue leaves it alone
-        self.env["sms.sms"]._process_queue()
+        self.run_queue()
         self.assertEqual(sms.attempt_count, 1)
         with freeze_time(fields.Datetime.now() + timedelta(hours=1)):
-            self.env["sms.sms"]._process_queue()
+            self.run_queue()
         self.assertEqual((sms.state, sms.attempt_count, sms.failure_type), ("error", 2, "sms_server"))
         self.assertEqual(self.balance(self.company_a), 5)
 

@@ -1,1 +1,1 @@
-from . import sms_segments
+from . import locking, sms_segments

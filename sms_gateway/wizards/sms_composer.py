@@ -474,6 +474,10 @@ class SmsComposer(models.TransientModel):
     # Actions
     # ------------------------------------------------------------
     def action_send_sms(self):
+        if self.env.context.get("sms_gateway_automated"):
+            # server action or automation rule: no interactive check may break the triggering transaction
+            self._action_send_sms()
+            return False
         if not self.sms_gateway_active:
             return super().action_send_sms()
         self._sms_gateway_check_send()
