@@ -2,14 +2,14 @@
 # make test TEST_TAGS=/sms_gateway:TestSmsLedger runs one test class (SMS_GATEWAY_TEST_PORT: another HTTP port).
 PYTHON ?= python3
 DEMO_DB ?= sms_gateway_demo
-.PHONY: demo test lint check-odoo test-stock test-faults bench bench-composer bench-workers i18n
+.PHONY: demo test lint check-odoo test-stock test-faults test-install bench bench-composer bench-workers i18n
 
 check-odoo:
 	@$(PYTHON) .ci/odoo_env.py > /dev/null
 
 lint:
-	$(PYTHON) -m ruff check sms_gateway bench .ci tests_faults
-	$(PYTHON) -m ruff format --check sms_gateway bench .ci tests_faults
+	$(PYTHON) -m ruff check sms_gateway bench .ci tests_faults tests_install
+	$(PYTHON) -m ruff format --check sms_gateway bench .ci tests_faults tests_install
 	$(PYTHON) -m pylint --rcfile=.pylintrc sms_gateway
 
 test: check-odoo lint
@@ -23,6 +23,10 @@ test-stock: check-odoo
 # Fault injection with real processes (kill -9, provider 500/timeouts/drops, two workers): about 6-10 minutes.
 test-faults: check-odoo
 	$(PYTHON) tests_faults/test_faults.py -v
+
+# Upgrade from the landed 18.0.1.0.0 and clean uninstall, on scratch databases: about 2 minutes.
+test-install: check-odoo
+	$(PYTHON) tests_install/test_install.py -v
 
 demo: check-odoo
 	$(PYTHON) -m odoo --db_host=127.0.0.1 --database $(DEMO_DB) --addons-path "$$($(PYTHON) .ci/odoo_env.py)" \

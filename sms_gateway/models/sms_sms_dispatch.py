@@ -464,8 +464,13 @@ class SmsSms(models.Model):
         messages = [OutgoingSms(ref=sms.uuid, number=sms.number, body=sms.body or "") for sms in self]
         try:
             return dict(connector.lookup(messages) or {})
-        except Exception:  # asking is best effort: unknown SMS are flagged instead
-            _logger.info("SMS account %s: provider lookup of interrupted SMS failed", account.id, exc_info=True)
+        except Exception as error:  # asking is best effort: unknown SMS are flagged instead
+            _logger.warning(
+                "SMS account %s: the provider could not be asked about %s interrupted SMS: %s",
+                account.id,
+                len(self),
+                error,
+            )
             return {}
         finally:
             connector.close()
