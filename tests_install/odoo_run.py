@@ -62,6 +62,22 @@ def fill(env):
     )
     env["ir.config_parameter"].set_param("sms_gateway.max_attempts", 3)
     env["res.config.settings"].create({"sms_restrict_sending": True}).execute()
+    Users = env["res.users"].with_context(no_reset_password=True)
+    internal = env.ref("base.group_user")
+    sender = Users.create(
+        {
+            "name": "Sender",
+            "login": "sms_sender",
+            "groups_id": [(6, 0, (internal | env.ref("sms_gateway.group_sms_user")).ids)],
+        }
+    )
+    reader = Users.create(
+        {
+            "name": "Reader",
+            "login": "sms_reader",
+            "groups_id": [(6, 0, (internal | env.ref("sms_gateway.group_sms_reader")).ids)],
+        }
+    )
     Sms = env["sms.sms"]
     for i in range(3):
         Sms.create({"number": f"+3361234560{i}", "body": f"Rappel {i}", "company_id": company_a.id})
@@ -80,7 +96,7 @@ def fill(env):
         (datetime.utcnow() - timedelta(hours=1), interrupted.id),
     )
     env.cr.commit()
-    return {"queued": queued.ids, "interrupted": interrupted.id}
+    return {"queued": queued.ids, "interrupted": interrupted.id, "sender": sender.id, "reader": reader.id}
 
 
 def dispatch(env):

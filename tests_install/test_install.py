@@ -150,6 +150,20 @@ class TestInstall(unittest.TestCase):
         self.assertIn("sms_credit_lock", tables)
 
         # the queue still dispatches: the queued SMS leave, the interrupted one is flagged, the ledger settles
+        # need-to-know (18.0.1.2.0): a sender keeps sending but no longer reads the whole history
+        readers = {
+            row[0]
+            for row in psql(
+                self.db,
+                """SELECT r.uid FROM res_groups_users_rel r JOIN ir_model_data d ON d.res_id = r.gid
+                    WHERE d.model = 'res.groups' AND d.module = 'sms_gateway' AND d.name = 'group_sms_reader'""",
+            )
+        }
+        self.assertIn(filled["reader"], readers)
+        self.assertNotIn(filled["sender"], readers)
+        self.assertIn(filled["sender"], {row[0] for row in after["sms_users"]})
+        self.assertIn(2, readers, "the administrator (an SMS manager) still reads the history")
+
         dispatched = step(self.db, ADDONS, "dispatch")
         self.assertTrue(dispatched["restrict_sending"], "Restrict SMS sending survived the upgrade")
         states = dict(psql(self.db, "SELECT id, state FROM sms_sms"))

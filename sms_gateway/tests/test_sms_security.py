@@ -51,16 +51,20 @@ class TestSmsSecurity(SmsGatewayCase):
         self.assertNotIn(self.account_b.id, Account.search([]).ids)
         with self.assertRaises(AccessError):
             Account.browse(self.account_b.id).read(["name"])
+        with self.assertRaises(AccessError):
+            self.env["sms.sms"].browse(self.sms_b.id).read(["body"])
+        self.assertNotIn(self.sms_b.id, self.env["sms.sms"].search([]).ids)
+
+    @users("sms_reader_a", "sms_manager_a")
+    def test_readers_read_the_company_history_and_credits(self):
         moves = self.env["sms.credit.move"].search([])
         self.assertTrue(moves)
         self.assertEqual(moves.company_id, self.company_a)
         history = self.env["sms.sms"].search([])
         self.assertIn(self.sms_a.id, history.ids)
         self.assertNotIn(self.sms_b.id, history.ids)
-        with self.assertRaises(AccessError):
-            self.env["sms.sms"].browse(self.sms_b.id).read(["body"])
 
-    @users("sms_reader_a", "sms_user_a")
+    @users("sms_reader_a")
     def test_history_read_only_below_manager(self):
         sms = self.env["sms.sms"].browse(self.sms_a.id)
         self.assertEqual(sms.body, "A")
@@ -69,6 +73,39 @@ class TestSmsSecurity(SmsGatewayCase):
             sms.write({"body": "changed"})
         with self.assertRaises(AccessError):
             self.env["sms.credit.move"].create({"move_type": "topup", "quantity": 5, "company_id": self.company_a.id})
+
+    def test_need_to_know_history(self):
+        """A sender who is not a Reader sees the SMS they sent, not the company's; through every read path."""
+        mine = self.queue_sms(self.company_a, "+33612345601", body="Mon rappel", user=self.user_a)
+        colleague = self.queue_sms(self.company_a, "+33612345602", body="Dossier social", user=self.manager_a)
+        self.assertEqual((mine.create_uid, colleague.create_uid), (self.user_a, self.manager_a))
+        Sms = self.env["sms.sms"].with_user(self.user_a)
+        self.assertFalse(self.user_a.has_group("sms_gateway.group_sms_reader"), "sending does not imply reading")
+        self.assertEqual(Sms.search([]), mine)
+        self.assertEqual([row["body"] for row in Sms.search_read([], ["body"])], ["Mon rappel"])
+        self.assertEqual(Sms.search_count([]), 1)
+        groups = Sms.read_group([], ["company_id"], ["company_id"])
+        self.assertEqual([group["company_id_count"] for group in groups], [1])
+        self.assertEqual(Sms.search([]).export_data(["body", "number"])["datas"], [["Mon rappel", "+33612345601"]])
+        with self.assertRaises(AccessError):
+            Sms.browse(colleague.id).read(["body"])
+        with self.assertRaises(AccessError):
+            Sms.browse(self.sms_a.id).read(["number"])
+        with self.assertRaises(AccessError):
+            self.env["sms.credit.move"].with_user(self.user_a).search([])
+        with self.assertRaises(AccessError):
+            mine.with_user(self.user_a).write({"body": "changed"})
+        # Readers (and managers) see the whole history of their companies
+        for reader in (self.reader_a, self.manager_a):
+            seen = self.env["sms.sms"].with_user(reader).search([])
+            self.assertLessEqual(self.sms_a | mine | colleague, seen)
+            self.assertNotIn(self.sms_b, seen)
+        # the sends (SMS > Sends) follow the same rule
+        Batch = self.env["sms.send.batch"].sudo()
+        own_batch = Batch.create({"name": "mine", "user_id": self.user_a.id, "company_id": self.company_a.id})
+        other_batch = Batch.create({"name": "other", "user_id": self.manager_a.id, "company_id": self.company_a.id})
+        self.assertEqual(self.env["sms.send.batch"].with_user(self.user_a).search([]), own_batch)
+        self.assertLessEqual(own_batch | other_batch, self.env["sms.send.batch"].with_user(self.reader_a).search([]))
 
     def test_everyone_sends_by_default(self):
         plain = self.env["res.users"].create(
