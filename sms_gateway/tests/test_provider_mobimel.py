@@ -71,7 +71,9 @@ class TestMobimelProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self._send()[0].provider_id, "987654")
 
     def test_missing_key(self):
-        self._assert_failed(self._send(provider=self._provider(api_key=" ")), "sms_acc", "API key is required")
+        self._assert_failed(
+            self._send(provider=self._provider(api_key=" ")), "sms_acc", "Missing credentials: Clé API (key)"
+        )
         self.assertEqual(self.emulator.received, [])
 
     # -- documented errors ------------------------------------------------------

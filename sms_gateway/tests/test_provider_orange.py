@@ -75,7 +75,9 @@ class TestOrangeProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self._send()[0].provider_id, "abc-123")
 
     def test_missing_token(self):
-        self._assert_failed(self._send(provider=self._provider(api_key="")), "sms_acc", "token is required")
+        self._assert_failed(
+            self._send(provider=self._provider(api_key="")), "sms_acc", "Missing credentials: Token (API Light)"
+        )
         self.assertEqual(self.emulator.received, [])
 
     # -- documented errors ------------------------------------------------------

@@ -164,7 +164,7 @@ class TestOvhProvider(OddAnswersMixin, BaseCase):
 
     def test_missing_credentials(self):
         results = self._provider(service_id="").send(self._messages())
-        self._assert_all_failed(results, "sms_acc", "required")
+        self._assert_all_failed(results, "sms_acc", "Missing credentials: SMS account (sms-xx1234-1)")
         self.assertEqual(self.emulator.received, [])
 
     def test_sender_not_found(self):
