@@ -79,12 +79,31 @@ class ProviderError(Exception):
         self.failure_type = failure_type
 
 
+PROVIDERS = {}
+"""The registered connectors: ``{code: connector class}``."""
+
+
+class RequiredLabel(str):
+    """The label of a credential the provider cannot work without (see :func:`required`)."""
+
+
+def required(label):
+    """Mark a credential as required in ``credential_labels``: ``{"api_key": required("Token")}``."""
+    return RequiredLabel(label)
+
+
 class SmsProvider:
     """Base class of the connectors.
 
-    A connector declares its provider's facts as the class attributes below (the account model, its form
-    and the dispatch read them from here only) and implements :meth:`send_one` (or :meth:`send` when the
-    provider has a batch call).
+    A connector is declared and registered (in :data:`PROVIDERS`) by its class statement::
+
+        class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone (API Light)"):
+            default_base_url = "https://contact-everyone.orange-business.com"
+            credential_labels = {"api_key": required("Token (API Light)")}
+
+    It declares the rest of its provider's facts as the class attributes below (the account model, its
+    form and the dispatch read them from here only) and implements :meth:`send_one` (or :meth:`send` when
+    the provider has a batch call).
 
     :param config: dict with the account's settings: ``base_url``, ``sender``,
         ``timeout`` (seconds) and the provider's credentials under the generic
@@ -116,10 +135,10 @@ class SmsProvider:
     credential_labels = {}
     """``{account field: label}`` of the generic credential fields the provider uses, as the account form
     shows them (``username``, ``password``, ``api_key``, ``service_id``, ``space_id``, ``sender``,
-    ``base_url``)."""
+    ``base_url``); the labels of the required ones are marked with :func:`required`."""
     required_credentials = ()
     """The credential fields without which the provider cannot be used (checked by the account and before
-    each send)."""
+    each send): those of ``credential_labels`` marked :func:`required`."""
     account_fields = {}
     """``{config key: account field}`` of the provider-specific account fields the connector reads."""
 
@@ -130,6 +149,16 @@ class SmsProvider:
     """The unit of the last balance read, when the provider gives one."""
     dispatch_executor = None
     """The thread pool of the dispatch run this connector belongs to (set by the account), or None."""
+
+    def __init_subclass__(cls, code=None, label=None, **kwargs):
+        """``code`` and ``label`` in the class statement declare a connector and register it."""
+        super().__init_subclass__(**kwargs)
+        if "credential_labels" in cls.__dict__ and "required_credentials" not in cls.__dict__:
+            labels = cls.credential_labels
+            cls.required_credentials = tuple(name for name in labels if isinstance(labels[name], RequiredLabel))
+        if code:
+            cls.code, cls.label = code, label
+            PROVIDERS[code] = cls
 
     def __init__(self, config, session=None):
         self.config = dict(config)
@@ -324,12 +353,3 @@ class SmsProvider:
         return str(
             _lt("Unexpected answer from provider (HTTP %(status)s): %(body)s", status=response.status_code, body=body)
         )
-
-
-PROVIDERS = {}
-
-
-def register(cls):
-    """Class decorator: make a connector available under ``cls.code``."""
-    PROVIDERS[cls.code] = cls
-    return cls

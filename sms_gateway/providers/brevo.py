@@ -8,7 +8,7 @@ delivery webhook (``webUrl``) sends back with ``msg_status``.
 import json
 import re
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, register
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Error ``code`` -> failure type; the HTTP status decides when the code is unknown.
@@ -23,32 +23,21 @@ BREVO_ERROR_STATUSES = {401: FAILURE_ACCOUNT, 402: FAILURE_CREDIT, 403: FAILURE_
 # Webhook ``msg_status`` -> (Odoo state, delivery failure type).
 BREVO_DLR_STATUSES = {
     "delivered": ("sent", None),
-    "sent": ("pending", None),
-    "accepted": ("pending", None),
-    "buffered": ("pending", None),
-    "queued": ("pending", None),
-    "soft_bounce": ("error", "sms_not_delivered"),
-    "soft_bounced": ("error", "sms_not_delivered"),
-    "hard_bounce": ("error", "sms_invalid_destination"),
-    "hard_bounced": ("error", "sms_invalid_destination"),
+    **dict.fromkeys(("sent", "accepted", "buffered", "queued"), ("pending", None)),
+    **dict.fromkeys(("soft_bounce", "soft_bounced"), ("error", "sms_not_delivered")),
+    **dict.fromkeys(("hard_bounce", "hard_bounced"), ("error", "sms_invalid_destination")),
     "rejected": ("error", "sms_rejected"),
-    "blocked": ("error", "sms_not_allowed"),
-    "blacklisted": ("error", "sms_not_allowed"),
-    "skip": ("error", "sms_not_allowed"),
+    **dict.fromkeys(("blocked", "blacklisted", "skip"), ("error", "sms_not_allowed")),
     "expired": ("error", "sms_expired"),
 }
 # Events of the same webhook that say nothing about delivery.
 BREVO_IGNORED_EVENTS = {"replied", "reply", "unsubscribed", "unsubscribe", "subscribe", "subscribed"}
 
 
-@register
-class BrevoProvider(SmsProvider):
-    code = "brevo"
-    label = "Brevo (transactional SMS)"
+class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"):
     default_base_url = "https://api.brevo.com/v3"
     has_balance = has_delivery_reports = True
-    credential_labels = {"api_key": "API key (v3)", "sender": "Sender"}
-    required_credentials = ("api_key",)
+    credential_labels = {"api_key": required("API key (v3)"), "sender": "Sender"}
     account_fields = {"sms_type": "brevo_sms_type"}
 
     def _headers(self):

@@ -12,7 +12,7 @@ Clever gives it (until then Unicode texts use ``encodage`` too).
 
 import json
 
-from .base import SendResult, SmsProvider, _lt, register
+from .base import SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER
 
 CLEVER_ERROR_STATUSES = {
@@ -37,13 +37,9 @@ def _flatten(value):
     return "; ".join(" ".join(part.split()) for part in parts if part and part.strip())
 
 
-@register
-class CleverProvider(SmsProvider):
-    code = "clever"
-    label = "Clever Technologies (Multimedias)"
+class CleverProvider(SmsProvider, code="clever", label="Clever Technologies (Multimedias)"):
     default_base_url = "https://webservicesmultimedias.clever-is.fr/api"
-    credential_labels = {"username": "Login", "password": "Password"}
-    required_credentials = ("username", "password")
+    credential_labels = {"username": required("Login"), "password": required("Password")}
 
     def _encodage(self, message):
         default = self.config.get("encodage") or DEFAULT_ENCODAGE

@@ -9,7 +9,7 @@ receives the replies (not a sender name). Success
 
 import re
 
-from .base import SendResult, SmsProvider, register
+from .base import SendResult, SmsProvider, required
 from .failures import FAILURE_ACCOUNT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Normalised KO message -> failure type (anything else: transient server error).
@@ -19,13 +19,9 @@ CONTACT_EXPERIENCE_ERRORS = {
 }
 
 
-@register
-class ContactExperienceProvider(SmsProvider):
-    code = "contact_experience"
-    label = "Contact Experience (Gen-IP)"
+class ContactExperienceProvider(SmsProvider, code="contact_experience", label="Contact Experience (Gen-IP)"):
     default_base_url = "https://contact-experience.com/ccv/webServicesCCV/SMS"
-    credential_labels = {"api_key": "devCode", "sender": "emetteur (reply e-mail address)"}
-    required_credentials = ("api_key", "sender")
+    credential_labels = {"api_key": required("devCode"), "sender": required("emetteur (reply e-mail address)")}
 
     def send_one(self, message):
         params = {

@@ -29,7 +29,7 @@ know the gateway's error codes) except HTTP 401/403 (``sms_acc``) and 402
 import json
 import re
 
-from .base import ProviderError, SendResult, SmsProvider, _lt, register
+from .base import ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER
 
 PLACEHOLDERS = ("to", "to_digits", "message", "sender", "ref", "unicode", "username", "password", "api_key")
@@ -75,19 +75,15 @@ def _as_text(value):
     return str(value)
 
 
-@register
-class GenericHttpProvider(SmsProvider):
-    code = "generic_http"
-    label = "Generic HTTP gateway"
+class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP gateway"):
     sequence = 90  # after the dedicated connectors
     credential_labels = {
-        "base_url": "Full URL of the send call",
+        "base_url": required("Full URL of the send call"),  # no default URL
         "username": "Username",
         "password": "Password",
         "api_key": "API key / token",
         "sender": "Sender",
     }
-    required_credentials = ("base_url",)  # the gateway's full URL: no default
     account_fields = {name: name for name in SETTINGS}
 
     # -- configuration ----------------------------------------------------------

@@ -8,7 +8,7 @@ API is published for this REST API.
 
 import re
 
-from .base import SendResult, SmsProvider, _lt, register
+from .base import SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNKNOWN
 
 # responseCode -> failure type (anything else: transient server error).
@@ -24,13 +24,13 @@ LINKMOBILITY_ERRORS = {
 TON_ALPHANUMERIC, TON_SHORTCODE, TON_MSISDN = "1", "2", "3"
 
 
-@register
-class LinkMobilityProvider(SmsProvider):
-    code = "linkmobility"
-    label = "Link Mobility (Netsize IPX REST)"
+class LinkMobilityProvider(SmsProvider, code="linkmobility", label="Link Mobility (Netsize IPX REST)"):
     default_base_url = "https://europe.ipx.com/restapi/v1"
-    credential_labels = {"username": "Username", "password": "Password", "sender": "Originating address"}
-    required_credentials = ("username", "password")
+    credential_labels = {
+        "username": required("Username"),
+        "password": required("Password"),
+        "sender": "Originating address",
+    }
 
     @staticmethod
     def originator_ton(sender):

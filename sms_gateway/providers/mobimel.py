@@ -15,7 +15,7 @@ is transient.
 
 import re
 
-from .base import SendResult, SmsProvider, _lt, register
+from .base import SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SEND_PATH = "/api/envoyer/sms"
@@ -56,13 +56,9 @@ def classify_errors(errors):
     return FAILURE_SERVER, text
 
 
-@register
-class MobimelProvider(SmsProvider):
-    code = "mobimel"
-    label = "Mobimel (Adista)"
+class MobimelProvider(SmsProvider, code="mobimel", label="Mobimel (Adista)"):
     default_base_url = "https://portail.mobimel.com"
-    credential_labels = {"api_key": "Clé API (key)", "sender": "Expéditeur"}
-    required_credentials = ("api_key",)
+    credential_labels = {"api_key": required("Clé API (key)"), "sender": "Expéditeur"}
 
     def send_one(self, message):
         params = {

@@ -14,7 +14,7 @@ transient.
 import json
 import re
 
-from .base import SendResult, SmsProvider, register
+from .base import SendResult, SmsProvider, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SEND_PATH = "/api/light/diffusions/sms"
@@ -24,13 +24,9 @@ ACCOUNT_WORDS = re.compile(r"token|authenti|unauthori[sz]ed|forbidden", re.IGNOR
 IDENTIFIER_RE = re.compile(r"^[\w\-.:]{1,128}$")
 
 
-@register
-class OrangeProvider(SmsProvider):
-    code = "orange"
-    label = "Orange Contact Everyone (API Light)"
+class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone (API Light)"):
     default_base_url = "https://contact-everyone.orange-business.com"
-    credential_labels = {"api_key": "Token (API Light)"}
-    required_credentials = ("api_key",)
+    credential_labels = {"api_key": required("Token (API Light)")}
 
     def _classify(self, response, text):
         if response.status_code in (401, 403) or ACCOUNT_WORDS.search(text):

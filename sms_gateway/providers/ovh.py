@@ -24,7 +24,7 @@ OVH has no balance call in http2sms: ``last_balance`` holds the
 
 import re
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, register
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNKNOWN
 
 HTTP2SMS_PATH = "/cgi-bin/sms/http2sms.cgi"
@@ -43,21 +43,16 @@ OVH_ERROR_WORDS = [
 OVH_PTT_DELIVERED = 4
 
 
-@register
-class OvhProvider(SmsProvider):
-    code = "ovh"
-    label = "OVHcloud SMS (http2sms)"
+class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
     default_base_url = "https://www.ovh.com"
     batch_size = 500
-    balance_in_answers = True  # no balance call: see last_balance
-    has_delivery_reports = True
+    balance_in_answers = has_delivery_reports = True  # no balance call: see last_balance
     credential_labels = {
-        "service_id": "SMS account (sms-xx1234-1)",
-        "username": "SMS user login",
-        "password": "SMS user password",
+        "service_id": required("SMS account (sms-xx1234-1)"),
+        "username": required("SMS user login"),
+        "password": required("SMS user password"),
         "sender": "Sender (from)",
     }
-    required_credentials = ("service_id", "username", "password")
     account_fields = {"ovh_no_stop": "ovh_no_stop"}
 
     def _auth_params(self):

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, register
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SFR_ERRORS = {"AUTHENTICATION_FAILED": FAILURE_ACCOUNT}
@@ -57,19 +57,15 @@ PUSHCRA_FIELDS = (
 )
 
 
-@register
-class SfrDmcProvider(SmsProvider):
-    code = "sfr_dmc"
-    label = "SFR Business DMC"
+class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
     default_base_url = "https://www.dmc.sfr-sh.fr/DmcWS/1.5.8/JsonService"
     has_delivery_reports = True
     credential_labels = {
-        "service_id": "serviceId",
-        "password": "servicePassword",
-        "space_id": "spaceId",
+        "service_id": required("serviceId"),
+        "password": required("servicePassword"),
+        "space_id": required("spaceId"),
         "sender": "from (OADC)",
     }
-    required_credentials = ("service_id", "password", "space_id")
 
     @staticmethod
     def media(message):

@@ -14,7 +14,7 @@ import hmac
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, register
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_NUMBER, FAILURE_SERVER
 
 API_VERSION = "2010-04-01"
@@ -87,19 +87,15 @@ def _url_variants(url):
     return variants
 
 
-@register
-class TwilioProvider(SmsProvider):
-    code = "twilio"
-    label = "Twilio"
+class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
     default_base_url = "https://api.twilio.com"
     has_balance = has_delivery_reports = True
     credential_labels = {
-        "username": "Account SID",
-        "password": "Auth Token",
+        "username": required("Account SID"),
+        "password": required("Auth Token"),
         "service_id": "Messaging Service SID",
         "sender": "From (phone number or alphanumeric sender ID)",
     }
-    required_credentials = ("username", "password")
 
     @property
     def account_sid(self):
@@ -177,17 +173,20 @@ class TwilioProvider(SmsProvider):
         return SendResult(message.ref, provider_id=sid)
 
     # -- account ------------------------------------------------------------
-    def get_balance(self):
-        self._check_credentials()
-        response, error = self._request(
-            "GET", self._account_url("Balance.json"), auth=(self.account_sid, self.auth_token)
-        )
+    def _get(self, url):
+        """GET ``url`` with the account's credentials: ``(response, its JSON)``, or raise ProviderError when
+        Twilio cannot be reached or refuses."""
+        response, error = self._request("GET", url, auth=(self.account_sid, self.auth_token))
         if error:
             raise ProviderError(error)
         if response.status_code != 200:
             failure_type, message = self._error(response)
             raise ProviderError(message, failure_type)
-        data = self._json(response)
+        return response, self._json(response)
+
+    def get_balance(self):
+        self._check_credentials()
+        response, data = self._get(self._account_url("Balance.json"))
         try:
             balance = float(data["balance"])
         except (TypeError, KeyError, ValueError):
@@ -227,13 +226,7 @@ class TwilioProvider(SmsProvider):
         url = f"{self._account_url('Messages.json')}?{query}"
         body = _normalized_body(message.body)
         for _page in range(int(self.config.get("twilio_lookup_max_pages") or 10)):
-            response, error = self._request("GET", url, auth=(self.account_sid, self.auth_token))
-            if error:
-                raise ProviderError(error)
-            if response.status_code != 200:
-                failure_type, text = self._error(response)
-                raise ProviderError(text, failure_type)
-            data = self._json(response)
+            response, data = self._get(url)
             page = data.get("messages") if isinstance(data, dict) else None
             if not isinstance(page, list):
                 raise ProviderError(self._unexpected(response))

@@ -12,7 +12,7 @@ are ignored).
 
 import re
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, register
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Per-message ``status`` -> failure type (anything else: transient sms_server).
@@ -37,9 +37,7 @@ NUMBER_WORDS = re.compile(r"\bto\b|number|destination|msisdn", re.IGNORECASE)
 # DLR ``status`` -> (state, failure type).
 VONAGE_DLR_STATUSES = {
     "delivered": ("sent", None),
-    "accepted": ("pending", None),
-    "buffered": ("pending", None),
-    "unknown": ("pending", None),
+    **dict.fromkeys(("accepted", "buffered", "unknown"), ("pending", None)),
     "failed": ("error", "sms_not_delivered"),
     "rejected": ("error", "sms_rejected"),
     "expired": ("error", "sms_expired"),
@@ -49,18 +47,14 @@ VONAGE_DLR_STATUSES = {
 VONAGE_INVALID_DESTINATION = {"3", "9", "11"}
 
 
-@register
-class VonageProvider(SmsProvider):
-    code = "vonage"
-    label = "Vonage (Nexmo) SMS API"
+class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API"):
     default_base_url = "https://rest.nexmo.com"
     has_balance = balance_in_answers = has_delivery_reports = True
     credential_labels = {
-        "api_key": "API Key",
-        "password": "API Secret",
-        "sender": "From (sender ID or number)",
+        "api_key": required("API Key"),
+        "password": required("API Secret"),
+        "sender": "From (sender ID or number)",  # required to send: see config_error
     }
-    required_credentials = ("api_key", "password")
 
     def _auth(self):
         return {"api_key": (self.config.get("api_key") or "").strip(), "api_secret": self.config.get("password") or ""}

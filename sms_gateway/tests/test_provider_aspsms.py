@@ -1,62 +1,22 @@
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.aspsms import AspsmsProvider
 from ..providers.base import OutgoingSms, ProviderError
 from .emulators.aspsms import AspsmsEmulator
-from .emulators.base import EmulatorResponse, LoopbackSession
-from .provider_common import OddAnswersMixin
+from .emulators.base import EmulatorResponse
+from .provider_common import ProviderTestCase
 
 USERKEY, PASSWORD = "ASPSMSUSERKEY", "secret"
 ACCENTED = "Leçon de ski à 9h, rendez-vous près du télésiège ☃🎿"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestAspsmsProvider(OddAnswersMixin, BaseCase):
+class TestAspsmsProvider(ProviderTestCase):
+    connector_class, emulator_class = AspsmsProvider, AspsmsEmulator
+    emulator_args = (USERKEY, PASSWORD)
+    config = {"username": USERKEY, "password": PASSWORD, "sender": "SkiSchool"}
+    numbers = "+41781234{:03d}"
     truncated_json = "{StatusCode: 1"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = AspsmsEmulator(USERKEY, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.authorised_originators = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "username": USERKEY,
-            "password": PASSWORD,
-            "sender": "SkiSchool",
-            "timeout": 2,
-            **config,
-        }
-        return AspsmsProvider(values, session=session)
-
-    def _messages(self, count=1, body="Hello", unicode=False, prefix="ref", number="+41781234{:03d}"):
-        return [OutgoingSms(f"{prefix}{i}", number.format(i), body, unicode=unicode) for i in range(count)]
-
-    def _assert_all_failed(self, results, failure_type, contains):
-        self.assertTrue(results)
-        for result in results:
-            self.assertFalse(result.ok)
-            self.assertFalse(result.provider_id)
-            self.assertEqual(result.failure_type, failure_type)
-            self.assertIn(contains, result.error_message)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
 
     def odd_answer_messages(self):
         return self._messages(2)
@@ -148,7 +108,7 @@ class TestAspsmsProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(results[0].error_message, "Authorization failed. (StatusCode 3)")
         self.assertEqual(results[0].failure_type, "sms_acc")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_url_is_a_failure(self):
         results = self._provider(base_url="http://127.0.0.1:notaport").send(self._messages())
         self._assert_all_failed(results, "sms_server", "Provider")

@@ -1,51 +1,23 @@
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.brevo import BrevoProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.brevo import BrevoEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 API_KEY = "xkeysib-0123456789abcdef"
 ACCENTED = "Votre rendez-vous : mardi à 9h30 — crêpes offertes 🥞 ✨"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestBrevoProvider(OddAnswersMixin, BaseCase):
+class TestBrevoProvider(ProviderTestCase):
+    connector_class, emulator_class = BrevoProvider, BrevoEmulator
+    emulator_args = (API_KEY,)
+    config = {"api_key": API_KEY, "sender": "Mairie"}
+    api_path = "/v3"
     success_status = 201
     truncated_json = '{"messageId": '
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = BrevoEmulator(API_KEY).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.under_validation = False
-        self.emulator.restricted_keys = set()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": f"{self.emulator.url}/v3", "api_key": API_KEY, "sender": "Mairie", "timeout": 2}
-        return BrevoProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", unicode=False, number="+33612345678", ref="r1"):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual(len(results), 1)
-        self.assertEqual(results[0].ref, ref)
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/v3", **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
@@ -138,7 +110,7 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(402, {"message": "Payment required"}))
         self._assert_failed_result(self._send_one(), "sms_credit", "Payment required")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_message_id(self):
         self.emulator.answer_next(EmulatorResponse(201, {"status": "ok"}))
         self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")

@@ -1,52 +1,25 @@
 import base64
 
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.clever import CleverProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.clever import CleverEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 LOGIN, PASSWORD = "clever-login", "clever-pass"
 ACCENTED = "Votre RDV à la MDS de Melun est confirmé pour jeudi 🗓️"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestCleverProvider(OddAnswersMixin, BaseCase):
+class TestCleverProvider(ProviderTestCase):
+    connector_class, emulator_class = CleverProvider, CleverEmulator
+    emulator_args = (LOGIN, PASSWORD)
+    config = {"username": LOGIN, "password": PASSWORD}
+    api_path = "/api"
     success_status = 201
     truncated_json = '{"push": {'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = CleverEmulator(LOGIN, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.expired = False
-        self.emulator.pushes.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": f"{self.emulator.url}/api", "username": LOGIN, "password": PASSWORD, "timeout": 2}
-        return CleverProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/api", **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success_uses_our_ref(self):
@@ -107,7 +80,7 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(402, b""))
         self._assert_failed_result(self._send_one(), "sms_credit", "Provider answered HTTP 402")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_push_error_without_sms(self):
         self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}))
         self._assert_failed_result(self._send_one(), "sms_server", "numero invalide")

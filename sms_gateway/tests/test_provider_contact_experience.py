@@ -1,52 +1,22 @@
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.contact_experience import ContactExperienceProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.contact_experience import INVALID_NUMBER, ContactExperienceEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 DEV_CODE = "DEVCODE-123"
 ACCENTED = "Votre dossier RSA est complet ✔ Prochain rendez-vous : lundi à 10h 😊"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
+class TestContactExperienceProvider(ProviderTestCase):
+    connector_class, emulator_class = ContactExperienceProvider, ContactExperienceEmulator
+    emulator_args = (DEV_CODE,)
+    config = {"api_key": DEV_CODE, "sender": "rdv@departement.example.fr"}
+    api_path = "/ccv/webServicesCCV/SMS"
     truncated_json = '{"list": [{"id": "1"'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = ContactExperienceEmulator(DEV_CODE).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": f"{self.emulator.url}/ccv/webServicesCCV/SMS",
-            "api_key": DEV_CODE,
-            "sender": "rdv@departement.example.fr",
-            "timeout": 2,
-        }
-        return ContactExperienceProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/ccv/webServicesCCV/SMS", **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
@@ -96,7 +66,7 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
             self._send_one(self._provider(sender="not-an-email")), "sms_server", "Invalid emetteur"
         )
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_shapes(self):
         for body in (
             {"size": 1, "total": None, "list": [], "httpStatusCode": 201},

@@ -1,13 +1,13 @@
 import base64
 import json
 
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import ProviderError
 from ..providers.generic_http import _MISSING, GenericHttpProvider, json_path
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.generic_http import GenericHttpEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 ACCENTED = "Fermeture exceptionnelle de la médiathèque jeudi — désolé 😕"
 JSON_PARAMS = json.dumps(
@@ -16,33 +16,13 @@ JSON_PARAMS = json.dumps(
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
+class TestGenericHttpProvider(ProviderTestCase):
+    connector_class, emulator_class = GenericHttpProvider, GenericHttpEmulator
+    emulator_args = (("header", "X-Api-Key", "k-123"),)
+    config = {"sender": "Mairie", "username": "user", "password": "pw", "api_key": "k-123"}
     http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
     odd_timeout = 0.5
     truncated_json = '{"status": 100,'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = GenericHttpEmulator().start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.auth = ("header", "X-Api-Key", "k-123")
-        self.emulator.credits = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._json_provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"sender": "Mairie", "timeout": 2, "username": "user", "password": "pw", "api_key": "k-123", **config}
-        return GenericHttpProvider(values, session=session)
 
     def _json_provider(self, **config):
         return self._provider(
@@ -185,7 +165,7 @@ class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self.emulator.received, [], "nothing sent with a bad configuration")
         self.assertIn("Configuration valid", self.provider.test_connection())
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_redirect_not_followed(self):
         self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
         self._assert_failed(self._send(), "sms_server", "HTTP 302")

@@ -1,58 +1,25 @@
 import base64
 import urllib.parse
 
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.linkmobility import LinkMobilityProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.linkmobility import INVALID_NUMBER, UNROUTABLE_NUMBER, LinkMobilityEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 USERNAME, PASSWORD = "ipxuser", "ipx-pässword"
 ACCENTED = "Rendez-vous confirmé à la mairie, 14h ✅ Ça marche ? 👍"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
+class TestLinkMobilityProvider(ProviderTestCase):
+    connector_class, emulator_class = LinkMobilityProvider, LinkMobilityEmulator
+    emulator_args = (USERNAME, PASSWORD)
+    config = {"username": USERNAME, "password": PASSWORD, "sender": "RDV Mairie"}
+    api_path = "/restapi/v1"
     truncated_json = "{responseCode:0"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = LinkMobilityEmulator(USERNAME, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.campaigns = set()
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": f"{self.emulator.url}/restapi/v1",
-            "username": USERNAME,
-            "password": PASSWORD,
-            "sender": "RDV Mairie",
-            "timeout": 2,
-        }
-        return LinkMobilityProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/restapi/v1", **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
@@ -136,7 +103,7 @@ class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
         result = self._send_one()
         self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Odd thing (responseCode 42)"))
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_ids(self):
         self.emulator.answer_next(EmulatorResponse(200, {"responseCode": 0, "responseMessage": "Success"}))
         self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")

@@ -1,45 +1,23 @@
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import ProviderError
 from ..providers.mobimel import MobimelProvider, classify_errors
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.mobimel import MobimelEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 KEY = "mobimel-key"
 ACCENTED = "Cantine : menu spécial fête de l'école vendredi 🎈 Bon appétit !"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestMobimelProvider(OddAnswersMixin, BaseCase):
+class TestMobimelProvider(ProviderTestCase):
+    connector_class, emulator_class = MobimelProvider, MobimelEmulator
+    emulator_args = (KEY,)
+    config = {"api_key": KEY, "sender": "Mairie"}
     http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
     odd_timeout = 0.5
     truncated_json = '{"resultat": 1'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = MobimelEmulator(KEY).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": self.emulator.url, "api_key": KEY, "sender": "Mairie", "timeout": 2, **config}
-        return MobimelProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
@@ -112,7 +90,7 @@ class TestMobimelProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(200, {"resultat": 0}))
         self._assert_failed(self._send(), "sms_server", "no error given")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_unexpected_resultat(self):
         self.emulator.answer_next(EmulatorResponse(200, {"resultat": 2}))
         self._assert_failed(self._send(), "sms_server", "Unexpected answer")

@@ -1,45 +1,23 @@
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import ProviderError
 from ..providers.orange import OrangeProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.orange import OrangeEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 TOKEN = "orange-token"
 ACCENTED = "Collecte des encombrants demain : sortez-les avant 6h ♻️ Merci !"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestOrangeProvider(OddAnswersMixin, BaseCase):
+class TestOrangeProvider(ProviderTestCase):
+    connector_class, emulator_class = OrangeProvider, OrangeEmulator
+    emulator_args = (TOKEN,)
+    config = {"api_key": TOKEN, "sender": "IGNORED"}
     http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
     odd_timeout = 0.5
     truncated_json = '{"id": '
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = OrangeEmulator(TOKEN).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": self.emulator.url, "api_key": TOKEN, "sender": "IGNORED", "timeout": 2, **config}
-        return OrangeProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
 
     # -- success ------------------------------------------------------------
     def test_send_unicode_success(self):
@@ -97,7 +75,7 @@ class TestOrangeProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(400, {"message": "  Diffusion   refusée ", "logId": "L1"}))
         self._assert_failed(self._send(), "sms_server", "Diffusion refusée (HTTP 400, logId L1)")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_json_error(self):
         self.emulator.answer_next(EmulatorResponse(400, '{"message": ', "application/json"))
         self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider (HTTP 400)")

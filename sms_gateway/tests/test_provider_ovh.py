@@ -1,67 +1,24 @@
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.dispatch import send_all
 from ..providers.ovh import OvhProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.ovh import OvhEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 ACCOUNT, LOGIN, PASSWORD = "sms-ab12345-1", "odoo", "s3cret"
 ACCENTED = "Votre RDV à la mairie : jeudi 9h, n'oubliez pas l'attestation œuvre ✅"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestOvhProvider(OddAnswersMixin, BaseCase):
+class TestOvhProvider(ProviderTestCase):
+    connector_class, emulator_class = OvhProvider, OvhEmulator
+    emulator_args = (ACCOUNT, LOGIN, PASSWORD)
+    config = {"service_id": ACCOUNT, "username": LOGIN, "password": PASSWORD, "sender": "MAIRIE"}
     http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
     odd_timeout = 0.5
     truncated_json = '{"status":100,"SmsIds":['
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = OvhEmulator(ACCOUNT, LOGIN, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.authorised_senders = None
-        self.emulator.ids_key = "SmsIds"
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "service_id": ACCOUNT,
-            "username": LOGIN,
-            "password": PASSWORD,
-            "sender": "MAIRIE",
-            "timeout": 2,
-            **config,
-        }
-        return OvhProvider(values, session=session)
-
-    def _messages(self, count=1, body="Hello", unicode=False, number="+33612345{:03d}"):
-        return [OutgoingSms(f"ref{i}", number.format(i), body, unicode=unicode) for i in range(count)]
-
-    def _assert_all_failed(self, results, failure_type, contains):
-        self.assertTrue(results)
-        for result in results:
-            self.assertFalse(result.ok)
-            self.assertFalse(result.provider_id)
-            self.assertEqual(result.failure_type, failure_type)
-            self.assertIn(contains, result.error_message)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
 
     def odd_answer_messages(self):
         return self._messages(2)
@@ -192,7 +149,7 @@ class TestOvhProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(200, {"status": 999, "message": "  Weird   thing "}))
         self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Weird thing (OVH status 999)")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_json_served_as_text_json(self):
         self.emulator.answer_next(EmulatorResponse(200, '{"status":100,"SmsIds":[', "text/json"))
         self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer from provider")

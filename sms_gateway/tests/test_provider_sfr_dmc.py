@@ -1,62 +1,25 @@
 import json
 from datetime import datetime, timedelta
 
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.sfr_dmc import SfrDmcProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.sfr_dmc import INVALID_NUMBER, UNDELIVERED_NUMBER, SfrDmcEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 SERVICE_ID, PASSWORD, SPACE_ID = "svc123", "pw-sfr", "4242"
 ACCENTED = "Collecte des encombrants jeudi — pensez à sortir vos objets 🛋️"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
+class TestSfrDmcProvider(ProviderTestCase):
+    connector_class, emulator_class = SfrDmcProvider, SfrDmcEmulator
+    emulator_args = (SERVICE_ID, PASSWORD, SPACE_ID)
+    config = {"service_id": SERVICE_ID, "password": PASSWORD, "space_id": SPACE_ID, "sender": "MAIRIE"}
+    api_path = "/DmcWS/1.5.8/JsonService"
     truncated_json = "{success:true"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = SfrDmcEmulator(SERVICE_ID, PASSWORD, SPACE_ID).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.messages.clear()
-        self.emulator.dates.clear()
-        self.emulator.cra_statuses.clear()
-        self.emulator.cra_page_size = 1000
-        self.emulator.cra_json = False
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": f"{self.emulator.url}/DmcWS/1.5.8/JsonService",
-            "service_id": SERVICE_ID,
-            "password": PASSWORD,
-            "space_id": SPACE_ID,
-            "sender": "MAIRIE",
-            "timeout": 2,
-        }
-        return SfrDmcProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", unicode=False, segments=1, number="+33612345678", ref="r1"):
-        message = OutgoingSms(ref, number, body, unicode=unicode, segments=segments)
-        results = (provider or self.provider).send([message])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/DmcWS/1.5.8/JsonService", **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
@@ -125,7 +88,7 @@ class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(200, {"success": False}))
         self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_must_be_checked(self):
         self.emulator.answer_next(EmulatorResponse(200, {"response": 123}))
         self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")

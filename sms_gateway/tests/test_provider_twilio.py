@@ -1,57 +1,27 @@
 import base64
 from datetime import timedelta
 
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.twilio import TwilioProvider, twilio_signature
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.twilio import TwilioEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 SID, TOKEN = "AC0123456789abcdef0123456789abcdef", "auth-token-42"
 ACCENTED = "Rappel : rendez-vous à 9h30 près de l'église, ça marche ? 🎉"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestTwilioProvider(OddAnswersMixin, BaseCase):
+class TestTwilioProvider(ProviderTestCase):
+    connector_class, emulator_class = TwilioProvider, TwilioEmulator
+    emulator_args = (SID, TOKEN)
+    config = {"username": SID, "password": TOKEN, "sender": "+15005550006"}
     http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
     success_status = 201
     odd_timeout = 0.5
     truncated_json = '{"sid": "SM1'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = TwilioEmulator(SID, TOKEN).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.balance = None
-        self.emulator.messages.clear()
-        self.emulator.sent_dates.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "username": SID,
-            "password": TOKEN,
-            "sender": "+15005550006",
-            "timeout": 2,
-            **config,
-        }
-        return TwilioProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
 
     # -- success ------------------------------------------------------------
     def test_send_success_with_from(self):
@@ -124,7 +94,7 @@ class TestTwilioProvider(OddAnswersMixin, BaseCase):
         )
         self._assert_failed(self._send(), "sms_server", "Something odd (Twilio error 21999)")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_redirect_is_not_followed(self):
         self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
         self._assert_failed(self._send(), "sms_server", "HTTP 302")

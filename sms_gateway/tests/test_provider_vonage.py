@@ -1,52 +1,23 @@
-from odoo.tests import BaseCase, tagged
+from odoo.tests import tagged
 
 from ..providers.base import ProviderError
 from ..providers.vonage import VonageProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.vonage import VonageEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 KEY, SECRET = "abcd1234", "Secret-5678"
 ACCENTED = "Bienvenue à l'accueil périscolaire — ça commence lundi 🚸"
 
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestVonageProvider(OddAnswersMixin, BaseCase):
+class TestVonageProvider(ProviderTestCase):
+    connector_class, emulator_class = VonageProvider, VonageEmulator
+    emulator_args = (KEY, SECRET)
+    config = {"api_key": KEY, "password": SECRET, "sender": "Commune"}
     http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
     odd_timeout = 0.5
     truncated_json = '{"messages": ['
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = VonageEmulator(KEY, SECRET).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.balance = 10.0
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "api_key": KEY,
-            "password": SECRET,
-            "sender": "Commune",
-            "timeout": 2,
-            **config,
-        }
-        return VonageProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
 
     # -- success ------------------------------------------------------------
     def test_send_unicode_success(self):
@@ -117,7 +88,7 @@ class TestVonageProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "42", "error-text": " Odd "}]}))
         self._assert_failed(self._send(), "sms_server", "Odd (Vonage status 42)")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_empty_messages_and_missing_id(self):
         self.emulator.answer_next(EmulatorResponse(200, {"message-count": "0", "messages": []}))
         self._assert_failed(self._send(), "sms_server", "Unexpected answer")
