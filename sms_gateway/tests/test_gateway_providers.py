@@ -73,7 +73,7 @@ class GatewayEmulatorCase(SmsGatewayCase):
                 "provider": provider,
                 "company_id": company.id,
                 "sequence": 1,  # before the company's sandbox account
-                "base_url": emulator.url + ("/v3" if provider == "brevo" else ""),
+                "base_url": emulator.api_url,
                 "timeout": 1.0,
                 **self.CREDENTIALS[provider],
                 **vals,

@@ -1,8 +1,5 @@
 import base64
 
-from odoo.tests import tagged
-
-from ..providers.base import OutgoingSms, ProviderError
 from ..providers.clever import CleverProvider
 from .emulators.base import EmulatorResponse
 from .emulators.clever import CleverEmulator
@@ -12,14 +9,13 @@ LOGIN, PASSWORD = "clever-login", "clever-pass"
 ACCENTED = "Votre RDV à la MDS de Melun est confirmé pour jeudi 🗓️"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
 class TestCleverProvider(ProviderTestCase):
-    connector_class, emulator_class = CleverProvider, CleverEmulator
-    emulator_args = (LOGIN, PASSWORD)
+    """Clever's push API: HTTP Basic, one number per push, no message id (our reference stands
+    for it) and errors only told by the HTTP status and an ``errors`` object."""
+
+    connector_class, emulator = CleverProvider, CleverEmulator(LOGIN, PASSWORD)
     config = {"username": LOGIN, "password": PASSWORD}
-    api_path = "/api"
-    success_status = 201
-    truncated_json = '{"push": {'
+    success_answer = (201, '{"push": {')
 
     # -- success ------------------------------------------------------------
     def test_send_success_uses_our_ref(self):
@@ -48,9 +44,7 @@ class TestCleverProvider(ProviderTestCase):
         self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 7)
 
     def test_one_number_per_call(self):
-        self.assertEqual(CleverProvider.batch_size, 1)
-        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)])
-        self.assertEqual(len(self.emulator.received), 3)
+        results = self._assert_one_request_per_message()
         self.assertEqual([r.provider_id for r in results], ["r0", "r1", "r2"])
         self.assertEqual([p["number_list"] for p in self.emulator.pushes], [f"+3361234567{i}" for i in range(3)])
 
@@ -77,19 +71,18 @@ class TestCleverProvider(ProviderTestCase):
         self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Invalid value. (HTTP 400)"))
 
     def test_status_without_words(self):
-        self.emulator.answer_next(EmulatorResponse(402, b""))
-        self._assert_failed_result(self._send_one(), "sms_credit", "Provider answered HTTP 402")
+        self._assert_answer_fails(EmulatorResponse(402, b""), "sms_credit", "Provider answered HTTP 402")
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_push_error_without_sms(self):
-        self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}))
-        self._assert_failed_result(self._send_one(), "sms_server", "numero invalide")
+        self._assert_answer_fails(
+            EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}), "sms_server", "numero invalide"
+        )
         self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 1, "error": None}}))
         self.assertTrue(self._send_one().ok)
 
     def test_success_without_push(self):
-        self.emulator.answer_next(EmulatorResponse(201, {"ok": True}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(201, {"ok": True}), "sms_server", "Unexpected answer")
 
     def test_html_error_page(self):
         self.emulator.answer_next(EmulatorResponse(400, "<html><body>Bad Request</body></html>", "text/html"))
@@ -99,10 +92,4 @@ class TestCleverProvider(ProviderTestCase):
 
     # -- no balance ---------------------------------------------------------------
     def test_no_balance_nor_reports(self):
-        self.assertFalse(CleverProvider.has_balance)
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.test_connection()
-        self.assertIn("only be tested by sending", str(capture.exception))
-        with self.assertRaises(ValueError):
-            self.provider.parse_delivery_report({"id": "1"})
-        self.assertEqual(self.emulator.received, [])
+        self._assert_no_balance_nor_reports()

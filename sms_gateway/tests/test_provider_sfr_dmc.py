@@ -1,8 +1,6 @@
 import json
 from datetime import datetime, timedelta
 
-from odoo.tests import tagged
-
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.sfr_dmc import SfrDmcProvider
 from .emulators.base import EmulatorResponse
@@ -13,22 +11,20 @@ SERVICE_ID, PASSWORD, SPACE_ID = "svc123", "pw-sfr", "4242"
 ACCENTED = "Collecte des encombrants jeudi — pensez à sortir vos objets 🛋️"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
 class TestSfrDmcProvider(ProviderTestCase):
-    connector_class, emulator_class = SfrDmcProvider, SfrDmcEmulator
-    emulator_args = (SERVICE_ID, PASSWORD, SPACE_ID)
+    """SFR DMC's JsonService: two JSON-encoded parameters, failures as HTTP 200 with
+    ``success: false``, the media chosen from the text, pushcra reports and the pulled CRA."""
+
+    connector_class, emulator = SfrDmcProvider, SfrDmcEmulator(SERVICE_ID, PASSWORD, SPACE_ID)
     config = {"service_id": SERVICE_ID, "password": PASSWORD, "space_id": SPACE_ID, "sender": "MAIRIE"}
-    api_path = "/DmcWS/1.5.8/JsonService"
-    truncated_json = "{success:true"
+    success_answer = (200, "{success:true")
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
-        result = self._send_one(body=ACCENTED, unicode=True)
-        self.assertTrue(result.ok)
-        request = self.emulator.received[0]
-        self.assertEqual(
-            (request.method, request.path), ("POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/addSingleCall")
+        [result], request = self._send_request(
+            "POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/addSingleCall", body=ACCENTED, unicode=True
         )
+        self.assertTrue(result.ok)
         self.assertEqual(set(request.form), {"authenticate", "messageUnitaire"})
         self.assertEqual(
             json.loads(request.form["authenticate"]),
@@ -83,19 +79,18 @@ class TestSfrDmcProvider(ProviderTestCase):
         self.assertEqual(
             (result.failure_type, result.error_message), ("sms_credit", "Crédit épuisé (CREDIT_EXHAUSTED)")
         )
-        self.emulator.answer_next(EmulatorResponse(200, {"success": False, "errorCode": "SOMETHING"}))
-        self._assert_failed_result(self._send_one(), "sms_server", "SOMETHING")
-        self.emulator.answer_next(EmulatorResponse(200, {"success": False}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"success": False, "errorCode": "SOMETHING"}), "sms_server", "SOMETHING"
+        )
+        self._assert_answer_fails(EmulatorResponse(200, {"success": False}), "sms_server", "Unexpected answer")
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_must_be_checked(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"response": 123}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
-        self.emulator.answer_next(EmulatorResponse(200, {"success": "true", "response": 123}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
-        self.emulator.answer_next(EmulatorResponse(200, {"success": True}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"response": 123}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"success": "true", "response": 123}), "sms_server", "Unexpected answer"
+        )
+        self._assert_answer_fails(EmulatorResponse(200, {"success": True}), "sms_server", "Unexpected answer")
 
     def test_wrong_version_path(self):
         result = self._send_one(self._provider(base_url=f"{self.emulator.url}/DmcWS/x/JsonService"))
@@ -126,15 +121,12 @@ class TestSfrDmcProvider(ProviderTestCase):
 
     def test_parse_pushcra_json(self):
         cases = {
-            "Distribué": ("sent", None),
-            "DELIVERED": ("sent", None),
-            "Envoyé": ("pending", None),
-            "En cours": ("pending", None),
-            "Non distribué": ("error", "sms_not_delivered"),
+            **dict.fromkeys(("Distribué", "DELIVERED"), ("sent", None)),
+            **dict.fromkeys(("Envoyé", "En cours"), ("pending", None)),
+            **dict.fromkeys(("Non distribué", "Echec"), ("error", "sms_not_delivered")),
             "Expiré": ("error", "sms_expired"),
             "Rejeté": ("error", "sms_rejected"),
             "Numéro invalide": ("error", "sms_invalid_destination"),
-            "Echec": ("error", "sms_not_delivered"),
         }
         for status, expected in cases.items():
             payload = self._pushcra(status)
@@ -239,9 +231,7 @@ class TestSfrDmcProvider(ProviderTestCase):
         self.assertEqual(capture.exception.failure_type, "sms_acc")
         self.assertIn("AUTHENTICATION_FAILED", str(capture.exception))
         self.emulator.mode = "http500"
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.fetch_delivery_reports([call_id])
-        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.fetch_delivery_reports, [call_id])
         self.emulator.mode = "ok"
         for odd in (
             EmulatorResponse(200, "Numero;Etat\r\n1;ok\r\n", "text/csv"),  # no ID column

@@ -1,5 +1,3 @@
-from odoo.tests import tagged
-
 from ..providers.base import ProviderError
 from ..providers.vonage import VonageProvider
 from .emulators.base import EmulatorResponse
@@ -10,20 +8,17 @@ KEY, SECRET = "abcd1234", "Secret-5678"
 ACCENTED = "Bienvenue à l'accueil périscolaire — ça commence lundi 🚸"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
 class TestVonageProvider(ProviderTestCase):
-    connector_class, emulator_class = VonageProvider, VonageEmulator
-    emulator_args = (KEY, SECRET)
+    """Vonage's SMS API: one form per recipient, HTTP 200 even for errors with one status per
+    part, the remaining balance of each answer, and the delivery receipts."""
+
+    connector_class, emulator = VonageProvider, VonageEmulator(KEY, SECRET)
     config = {"api_key": KEY, "password": SECRET, "sender": "Commune"}
-    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
-    odd_timeout = 0.5
-    truncated_json = '{"messages": ['
+    success_answer = (200, '{"messages": [')
 
     # -- success ------------------------------------------------------------
     def test_send_unicode_success(self):
-        results = self._send(body=ACCENTED, unicode=True)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("POST", "/sms/json"))
+        results, request = self._send_request("POST", "/sms/json", body=ACCENTED, unicode=True)
         self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
         self.assertEqual(
             request.form,
@@ -85,26 +80,30 @@ class TestVonageProvider(ProviderTestCase):
         self._assert_failed(self._send(), "sms_credit", "Quota Exceeded - rejected (Vonage status 9)")
 
     def test_unknown_status_is_transient(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "42", "error-text": " Odd "}]}))
-        self._assert_failed(self._send(), "sms_server", "Odd (Vonage status 42)")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"messages": [{"status": "42", "error-text": " Odd "}]}),
+            "sms_server",
+            "Odd (Vonage status 42)",
+        )
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_empty_messages_and_missing_id(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"message-count": "0", "messages": []}))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
-        self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "0"}]}))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"message-count": "0", "messages": []}), "sms_server", "Unexpected answer"
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"messages": [{"status": "0"}]}), "sms_server", "Unexpected answer"
+        )
 
     def test_http_401(self):
-        self.emulator.answer_next(EmulatorResponse(401, {"error-code-label": "authentication failed"}))
-        self._assert_failed(self._send(), "sms_acc", "HTTP 401")
+        self._assert_answer_fails(
+            EmulatorResponse(401, {"error-code-label": "authentication failed"}), "sms_acc", "HTTP 401"
+        )
 
     # -- balance --------------------------------------------------------------
     def test_balance(self):
         self.emulator.balance = 3.5
-        self.assertEqual(self.provider.get_balance(), 3.5)
-        request = self.emulator.received[-1]
-        self.assertEqual((request.method, request.path), ("GET", "/account/get-balance"))
+        request = self._assert_balance(3.5, "GET", "/account/get-balance")
         self.assertEqual(request.query, {"api_key": KEY, "api_secret": SECRET})
         self.assertIn("3.5", self.provider.test_connection())
 
@@ -114,9 +113,7 @@ class TestVonageProvider(ProviderTestCase):
         self.assertEqual(caught.exception.failure_type, "sms_acc")
         self.assertIn("authentication failed", str(caught.exception))
         self.emulator.answer_next(EmulatorResponse(200, "<html>oops</html>", "text/html"))
-        with self.assertRaises(ProviderError) as caught:
-            self.provider.get_balance()
-        self.assertEqual(caught.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.get_balance)
         with self.assertRaises(ProviderError):
             self._provider(base_url=closed_port_url()).get_balance()
 

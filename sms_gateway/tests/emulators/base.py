@@ -136,6 +136,8 @@ class ProviderEmulator:
     """Base class: start()/stop(), ``url``, ``received``, ``latency``, ``mode``, and the provider's own
     ``credits`` (None: unlimited) and ``messages`` (what it took), reset by ``reset_state()``."""
 
+    api_path = ""  # where the provider's API lives below the server's root (``api_url``)
+
     def __init__(self, latency=0.0, credits=None):
         self.latency = latency
         self.hang_seconds = 5.0
@@ -174,6 +176,11 @@ class ProviderEmulator:
     def url(self):
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def api_url(self):
+        """The base URL a connector is given to talk to this emulator."""
+        return self.url + self.api_path
 
     # -- bookkeeping --------------------------------------------------------
     def record(self, request):

@@ -35,6 +35,8 @@ def _error(status, code, message):
 
 
 class BrevoEmulator(ProviderEmulator):
+    api_path = "/v3"
+
     def __init__(self, api_key="xkeysib-test", credits=None, latency=0.0):
         super().__init__(latency=latency, credits=credits)
         self.api_key = api_key

@@ -25,6 +25,8 @@ def _errors(status, **errors):
 
 
 class CleverEmulator(ProviderEmulator):
+    api_path = "/api"
+
     def __init__(self, login="clever-login", password="clever-pass", credits=None, latency=0.0):
         super().__init__(latency=latency, credits=credits)
         self.login = login

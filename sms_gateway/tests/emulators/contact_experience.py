@@ -28,6 +28,8 @@ def _ko(message):
 
 
 class ContactExperienceEmulator(ProviderEmulator):
+    api_path = "/ccv/webServicesCCV/SMS"
+
     def __init__(self, dev_code="DEVCODE-123", latency=0.0):
         super().__init__(latency=latency)
         self.dev_code = dev_code

@@ -40,6 +40,8 @@ FIELDS = {
 
 
 class LinkMobilityEmulator(ProviderEmulator):
+    api_path = "/restapi/v1"
+
     def __init__(self, username="ipxuser", password="ipxpass", credits=None, latency=0.0):
         super().__init__(latency=latency, credits=credits)
         self.username = username

@@ -53,6 +53,8 @@ def _failure(code, detail, **extra):
 
 
 class SfrDmcEmulator(ProviderEmulator):
+    api_path = "/DmcWS/1.5.8/JsonService"
+
     def __init__(self, service_id="svc123", password="pw-sfr", space_id="4242", latency=0.0):
         super().__init__(latency=latency)
         self.service_id = service_id
