@@ -18,30 +18,14 @@ MANAGER = "sms_gateway.group_sms_manager"
 CONNECTOR_CONFIG_FIELDS = ("base_url", "sender", "timeout", "username", "password", "api_key", "service_id", "space_id")
 # Generic credential fields, in the order the form shows them.
 CREDENTIAL_FIELDS = ("username", "password", "api_key", "service_id", "space_id", "sender", "base_url")
-# Settings of the generic HTTP connector (config key = field name).
-GENERIC_HTTP_FIELDS = (
-    "generic_method",
-    "generic_body_format",
-    "generic_params",
-    "generic_auth",
-    "generic_auth_name",
-    "generic_success_rule",
-    "generic_message_id_path",
-)
-# Real providers, in the order of the selection (labels are the connectors' ``label``).
+# Provider-specific account fields, as the connectors declare them (``account_fields``).
+CONNECTOR_ACCOUNT_FIELDS = sorted({name for cls in PROVIDERS.values() for name in cls.account_fields.values()})
+# Real providers (every registered connector but the sandbox, the field's default), in the connectors' order,
+# labelled with the connectors' ``label``.
 PROVIDER_SELECTION = [
-    ("aspsms", "ASPSMS"),
-    ("brevo", "Brevo (transactional SMS)"),
-    ("clever", "Clever Technologies Multimedias"),
-    ("contact_experience", "Contact Experience (Gen-IP)"),
-    ("linkmobility", "Link Mobility (Netsize IPX REST)"),
-    ("mobimel", "Mobimel (Adista)"),
-    ("orange", "Orange Contact Everyone (API Light)"),
-    ("ovh", "OVHcloud SMS (http2sms)"),
-    ("sfr_dmc", "SFR Business DMC"),
-    ("twilio", "Twilio"),
-    ("vonage", "Vonage (Nexmo) SMS API"),
-    ("generic_http", "Generic HTTP gateway"),
+    (cls.code, cls.label)
+    for cls in sorted(PROVIDERS.values(), key=lambda cls: (cls.sequence, cls.code))
+    if cls.code != "sandbox"
 ]
 WEBHOOK_ROUTE = "/sms_gateway/dlr/"
 
@@ -54,7 +38,7 @@ class SmsGatewayAccount(models.Model):
 
     name = fields.Char(required=True)
     provider = fields.Selection(
-        [("sandbox", "Sandbox (no real SMS)")],
+        [("sandbox", PROVIDERS["sandbox"].label)],
         required=True,
         default="sandbox",
         help="The provider that carries the SMS. The sandbox sends nothing and simulates the provider's answers.",
@@ -207,8 +191,9 @@ class SmsGatewayAccount(models.Model):
         for account in self:
             provider_class = PROVIDERS.get(account.provider)
             account.has_delivery_reports = bool(provider_class and provider_class.has_delivery_reports)
-            # OVH has no balance call but reports the credit left in every answer (``last_balance``).
-            account.has_balance = bool(provider_class and provider_class.has_balance) or account.provider == "ovh"
+            account.has_balance = bool(
+                provider_class and (provider_class.has_balance or provider_class.balance_in_answers)
+            )
 
     @api.depends("webhook_token", "provider")
     def _compute_webhook_url(self):
@@ -255,7 +240,7 @@ class SmsGatewayAccount(models.Model):
             if missing:
                 raise ValidationError(missing)
 
-    @api.constrains("provider", "extra_config", *GENERIC_HTTP_FIELDS)
+    @api.constrains("provider", "extra_config", *CONNECTOR_ACCOUNT_FIELDS)
     def _check_connector_settings(self):
         for account in self.sudo():
             if account.extra_config:
@@ -267,10 +252,10 @@ class SmsGatewayAccount(models.Model):
                     ) from None
                 if not isinstance(extra, dict):
                     raise ValidationError(_('Advanced settings must be a JSON object, like {"key": "value"}.'))
-            if account.provider == "generic_http":
-                connector = account._get_connector()
+            provider_class = PROVIDERS.get(account.provider)
+            if provider_class:
                 try:
-                    connector._settings()
+                    provider_class(account._get_connector_config()).check_settings()  # no session: no request
                 except ProviderError as e:
                     raise ValidationError(str(e)) from None
 
@@ -278,11 +263,13 @@ class SmsGatewayAccount(models.Model):
         """A translated message naming the credentials this account's provider needs and lacks, or False."""
         self.ensure_one()
         provider_class = PROVIDERS.get(self.provider)
-        required = getattr(provider_class, "required_credentials", ()) or ()
-        labels = getattr(provider_class, "credential_labels", {}) or {}
-        missing = [name for name in required if not (self.sudo()[name] or "").strip()]
+        if not provider_class:
+            return False
+        account = self.sudo()
+        missing = provider_class.missing_credentials({name: account[name] for name in CREDENTIAL_FIELDS})
         if not missing:
             return False
+        labels = provider_class.credential_labels
         return _(
             'The %(provider)s account "%(account)s" needs: %(fields)s.',
             provider=dict(self._fields["provider"]._description_selection(self.env)).get(self.provider),
@@ -329,12 +316,9 @@ class SmsGatewayAccount(models.Model):
             if isinstance(extra, dict):
                 config.update(extra)
         config.update({name: account[name] for name in CONNECTOR_CONFIG_FIELDS})
-        if account.provider == "generic_http":
-            config.update({name: account[name] for name in GENERIC_HTTP_FIELDS})
-        if account.provider == "brevo":
-            config["sms_type"] = account.brevo_sms_type or "transactional"
-        if account.provider == "ovh":
-            config["ovh_no_stop"] = account.ovh_no_stop
+        provider_class = PROVIDERS.get(account.provider)
+        if provider_class:
+            config.update({key: account[name] for key, name in provider_class.account_fields.items()})
         if account.has_delivery_reports:
             config["dlr_url"] = account._get_webhook_url()
         # the connector's messages end in the history: in the company's language
@@ -410,9 +394,8 @@ class SmsGatewayAccount(models.Model):
         """The provider's balance as the connector knows it: ``last_balance`` (free, from the last answer),
         else a balance call when the provider has one and ``fetch``; None when unknown. May raise
         ProviderError."""
-        last = getattr(connector, "last_balance", None)
-        if last is not None:
-            return last
+        if connector.last_balance is not None:
+            return connector.last_balance
         if fetch and connector.has_balance and self.provider != "sandbox":
             return connector.get_balance()
         return None
@@ -484,7 +467,7 @@ class SmsGatewayAccount(models.Model):
             finally:
                 connector.close()
             if balance is not None:
-                account._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
+                account._gateway_store_balance(balance, connector.balance_currency or "")
 
 
 class SmsGatewayAccountProviders(models.Model):

@@ -9,19 +9,9 @@ delivery notifications (pushed to ``dlr_url`` when configured, or pulled with
 
 import json
 import urllib.parse
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_SERVER,
-    DeliveryReport,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER
 
 # StatusCode -> failure type (anything else is a transient server error).
 ASPSMS_ERRORS = {
@@ -45,16 +35,11 @@ PUSH_STATUSES = {
 }
 
 
-@register
-class AspsmsProvider(SmsProvider):
-    code = "aspsms"
-    label = "ASPSMS"
+class AspsmsProvider(SmsProvider, code="aspsms", label="ASPSMS"):
     default_base_url = "https://json.aspsms.com"
     batch_size = 1000
-    has_balance = True
-    has_delivery_reports = True
-    credential_labels: ClassVar[dict] = {"username": "UserKey", "password": "Password", "sender": "Originator"}
-    required_credentials = ("username", "password")
+    has_balance = has_delivery_reports = True
+    credential_labels = {"username": required("UserKey"), "password": required("Password"), "sender": "Originator"}
     # How many references one InquireDeliveryNotifications call asks about.
     inquire_chunk_size = 500
 

@@ -16,19 +16,19 @@ import requests
 
 from odoo.tools.translate import LazyTranslate
 
+from .failures import (  # noqa: F401  (the failure types are imported from here too)
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_NUMBER,
+    FAILURE_SERVER,
+    FAILURE_UNKNOWN,
+    TRANSIENT_FAILURES,
+)
+
 _logger = logging.getLogger(__name__)
 # Our own messages. Connectors run outside any environment: ``str(_lt(...))`` in a connector method takes the
 # language of ``self.env.lang`` (see SmsProvider.env), English when the account gave none.
 _lt = LazyTranslate("sms_gateway", default_lang="en_US")
-
-# Failure types shared with Odoo's ``sms.sms.failure_type``.
-FAILURE_CREDIT = "sms_credit"  # the provider account has no credit left
-FAILURE_NUMBER = "sms_number_format"  # the provider refused the number
-FAILURE_ACCOUNT = "sms_acc"  # credentials / account refused
-FAILURE_SERVER = "sms_server"  # transient: timeouts, 5xx, 429, unknown answers
-FAILURE_UNKNOWN = "unknown"
-
-TRANSIENT_FAILURES = {FAILURE_SERVER}
 
 
 @dataclass
@@ -79,26 +79,86 @@ class ProviderError(Exception):
         self.failure_type = failure_type
 
 
+PROVIDERS = {}
+"""The registered connectors: ``{code: connector class}``."""
+
+
+class RequiredLabel(str):
+    """The label of a credential the provider cannot work without (see :func:`required`)."""
+
+
+def required(label):
+    """Mark a credential as required in ``credential_labels``: ``{"api_key": required("Token")}``."""
+    return RequiredLabel(label)
+
+
 class SmsProvider:
     """Base class of the connectors.
+
+    A connector is declared and registered (in :data:`PROVIDERS`) by its class statement::
+
+        class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone (API Light)"):
+            default_base_url = "https://contact-everyone.orange-business.com"
+            credential_labels = {"api_key": required("Token (API Light)")}
+
+    It declares the rest of its provider's facts as the class attributes below (the account model, its
+    form and the dispatch read them from here only) and implements :meth:`send_one` (or :meth:`send` when
+    the provider has a batch call).
 
     :param config: dict with the account's settings: ``base_url``, ``sender``,
         ``timeout`` (seconds) and the provider's credentials under the generic
         keys of ``sms.gateway.account`` (``username``, ``password``,
-        ``api_key``, ``service_id``, ``space_id`` ...) and ``ui_lang``, the
-        language of the messages the connector writes for people (they end
-        in the SMS history).
+        ``api_key``, ``service_id``, ``space_id`` ...), the account fields named
+        by ``account_fields`` and ``ui_lang``, the language of the messages the
+        connector writes for people (they end in the SMS history).
     :param session: an optional ``requests.Session`` reused for the whole
         dispatch run (keep-alive); one is created when not given.
     """
 
-    code = None  # value of sms.gateway.account.provider
+    # -- facts: what the provider is and offers (read on the class) ------------
+    code = None
+    """Value of ``sms.gateway.account.provider``; the key of :data:`PROVIDERS`."""
     label = None
+    """English name of the provider: the label of its value in the provider selection (translated there)."""
+    sequence = 10
+    """Position of the provider in the selection (then by code)."""
     default_base_url = None
-    # How many messages one ``send`` call accepts (the provider's batch call).
+    """The provider's production URL, used when the account gives none."""
     batch_size = 1
+    """How many messages one :meth:`send` call accepts (the provider's batch call)."""
     has_balance = False
+    """The provider has a balance call: :meth:`get_balance` asks it."""
+    balance_in_answers = False
+    """The provider reports the balance left in its answers to a send (``last_balance`` after a send)."""
     has_delivery_reports = False
+    """The provider reports deliveries (webhook and/or pull): the account shows its delivery report URL."""
+    credential_labels = {}
+    """``{account field: label}`` of the generic credential fields the provider uses, as the account form
+    shows them (``username``, ``password``, ``api_key``, ``service_id``, ``space_id``, ``sender``,
+    ``base_url``); the labels of the required ones are marked with :func:`required`."""
+    required_credentials = ()
+    """The credential fields without which the provider cannot be used (checked by the account and before
+    each send): those of ``credential_labels`` marked :func:`required`."""
+    account_fields = {}
+    """``{config key: account field}`` of the provider-specific account fields the connector reads."""
+
+    # -- runtime state (per connector, hence per account and dispatch run) -------
+    last_balance = None
+    """The balance the provider reported in its last answer, or None (see ``balance_in_answers``)."""
+    balance_currency = ""
+    """The unit of the last balance read, when the provider gives one."""
+    dispatch_executor = None
+    """The thread pool of the dispatch run this connector belongs to (set by the account), or None."""
+
+    def __init_subclass__(cls, code=None, label=None, **kwargs):
+        """``code`` and ``label`` in the class statement declare a connector and register it."""
+        super().__init_subclass__(**kwargs)
+        if "credential_labels" in cls.__dict__ and "required_credentials" not in cls.__dict__:
+            labels = cls.credential_labels
+            cls.required_credentials = tuple(name for name in labels if isinstance(labels[name], RequiredLabel))
+        if code:
+            cls.code, cls.label = code, label
+            PROVIDERS[code] = cls
 
     def __init__(self, config, session=None):
         self.config = dict(config)
@@ -121,12 +181,52 @@ class SmsProvider:
         if self._session is not None:
             self._session.close()
 
+    # -- configuration ----------------------------------------------------------
+    @classmethod
+    def missing_credentials(cls, values):
+        """The ``required_credentials`` left empty in ``values`` (the connector's config, or any mapping of
+        the account's credential fields)."""
+        return [name for name in cls.required_credentials if not str(values.get(name) or "").strip()]
+
+    def credentials_error(self):
+        """A human message naming the required credentials the config lacks, or None."""
+        missing = self.missing_credentials(self.config)
+        if not missing:
+            return None
+        labels = ", ".join(self.credential_labels.get(name) or name for name in missing)
+        return str(_lt("Missing credentials: %(credentials)s", credentials=labels))
+
+    def config_error(self):
+        """Why this connector cannot send with its config (a human message), or None: by default the
+        required credentials it lacks. :meth:`send` then fails every message (``sms_acc``) without calling
+        the provider."""
+        return self.credentials_error()
+
+    def _check_credentials(self):
+        """Raise ProviderError (``sms_acc``) when a required credential is missing."""
+        error = self.credentials_error()
+        if error:
+            raise ProviderError(error, FAILURE_ACCOUNT)
+
+    def check_settings(self):
+        """Raise ProviderError with a human message when the account's settings cannot work (checked when
+        the account is saved). By default every setting is accepted."""
+
     # -- the interface ------------------------------------------------------
     def send(self, messages):
         """Send ``messages`` (a list of :class:`OutgoingSms`, at most
         ``batch_size``). Return one :class:`SendResult` per message, in any
         order, each carrying the message's ``ref``. Must not raise for a
-        provider answer: every answer, odd ones included, maps to a result."""
+        provider answer: every answer, odd ones included, maps to a result.
+
+        By default: one :meth:`send_one` call per message, once :meth:`config_error` found nothing."""
+        error = self.config_error()
+        if error:
+            return self.fail_all(messages, FAILURE_ACCOUNT, error)
+        return [self.send_one(message) for message in messages]
+
+    def send_one(self, message):
+        """Send one :class:`OutgoingSms`; return its :class:`SendResult` (same contract as :meth:`send`)."""
         raise NotImplementedError
 
     def get_balance(self):
@@ -134,11 +234,22 @@ class SmsProvider:
         raise ProviderError("This provider has no balance query.", FAILURE_UNKNOWN)
 
     def test_connection(self):
-        """Check the credentials; return a human message or raise ProviderError."""
+        """Check the credentials; return a human message or raise ProviderError. By default: the balance
+        call when the provider has one; without it the credentials cannot be checked without sending."""
+        self._check_credentials()
         if self.has_balance:
             balance = self.get_balance()
             return f"Connection OK. Balance: {balance}"
-        raise ProviderError("This provider has no call to test credentials without sending.", FAILURE_UNKNOWN)
+        raise ProviderError(
+            str(
+                _lt(
+                    "%(provider)s has no balance or account call: the credentials can only be tested by sending "
+                    "an SMS.",
+                    provider=self.label,
+                )
+            ),
+            FAILURE_UNKNOWN,
+        )
 
     def parse_delivery_report(self, payload, headers=None):
         """Turn a webhook payload (dict of the request's form or JSON data)
@@ -165,8 +276,14 @@ class SmsProvider:
 
     # -- helpers for connectors ---------------------------------------------
     @staticmethod
-    def fail_all(messages, failure_type, error_message):
-        return [SendResult(m.ref, failure_type=failure_type, error_message=error_message) for m in messages]
+    def failed(message, error_message, failure_type=FAILURE_SERVER):
+        """The failed :class:`SendResult` of ``message``: by default a transient failure (the provider
+        could not be reached, or gave an answer the connector cannot read)."""
+        return SendResult(message.ref, failure_type=failure_type, error_message=error_message)
+
+    @classmethod
+    def fail_all(cls, messages, failure_type, error_message):
+        return [cls.failed(m, error_message, failure_type) for m in messages]
 
     def _url(self, path):
         """``base_url`` joined with ``path``."""
@@ -236,16 +353,3 @@ class SmsProvider:
         return str(
             _lt("Unexpected answer from provider (HTTP %(status)s): %(body)s", status=response.status_code, body=body)
         )
-
-
-PROVIDERS = {}
-
-
-def register(cls):
-    """Class decorator: make a connector available under ``cls.code``."""
-    PROVIDERS[cls.code] = cls
-    return cls
-
-
-def get_provider_class(code):
-    return PROVIDERS[code]

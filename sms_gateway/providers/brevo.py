@@ -7,20 +7,9 @@ delivery webhook (``webUrl``) sends back with ``msg_status``.
 
 import json
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    DeliveryReport,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Error ``code`` -> failure type; the HTTP status decides when the code is unknown.
 BREVO_ERROR_CODES = {
@@ -34,34 +23,22 @@ BREVO_ERROR_STATUSES = {401: FAILURE_ACCOUNT, 402: FAILURE_CREDIT, 403: FAILURE_
 # Webhook ``msg_status`` -> (Odoo state, delivery failure type).
 BREVO_DLR_STATUSES = {
     "delivered": ("sent", None),
-    "sent": ("pending", None),
-    "accepted": ("pending", None),
-    "buffered": ("pending", None),
-    "queued": ("pending", None),
-    "soft_bounce": ("error", "sms_not_delivered"),
-    "soft_bounced": ("error", "sms_not_delivered"),
-    "hard_bounce": ("error", "sms_invalid_destination"),
-    "hard_bounced": ("error", "sms_invalid_destination"),
+    **dict.fromkeys(("sent", "accepted", "buffered", "queued"), ("pending", None)),
+    **dict.fromkeys(("soft_bounce", "soft_bounced"), ("error", "sms_not_delivered")),
+    **dict.fromkeys(("hard_bounce", "hard_bounced"), ("error", "sms_invalid_destination")),
     "rejected": ("error", "sms_rejected"),
-    "blocked": ("error", "sms_not_allowed"),
-    "blacklisted": ("error", "sms_not_allowed"),
-    "skip": ("error", "sms_not_allowed"),
+    **dict.fromkeys(("blocked", "blacklisted", "skip"), ("error", "sms_not_allowed")),
     "expired": ("error", "sms_expired"),
 }
 # Events of the same webhook that say nothing about delivery.
 BREVO_IGNORED_EVENTS = {"replied", "reply", "unsubscribed", "unsubscribe", "subscribe", "subscribed"}
 
 
-@register
-class BrevoProvider(SmsProvider):
-    code = "brevo"
-    label = "Brevo (transactional SMS)"
+class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"):
     default_base_url = "https://api.brevo.com/v3"
-    batch_size = 1
-    has_balance = True
-    has_delivery_reports = True
-    credential_labels: ClassVar[dict] = {"api_key": "API key (v3)", "sender": "Sender"}
-    required_credentials = ("api_key",)
+    has_balance = has_delivery_reports = True
+    credential_labels = {"api_key": required("API key (v3)"), "sender": "Sender"}
+    account_fields = {"sms_type": "brevo_sms_type"}
 
     def _headers(self):
         return {
@@ -92,10 +69,7 @@ class BrevoProvider(SmsProvider):
             failure_type = FAILURE_NUMBER
         return failure_type or FAILURE_SERVER, message
 
-    def send(self, messages):
-        return [self._send_one(message) for message in messages]
-
-    def _send_one(self, message):
+    def send_one(self, message):
         payload = {
             "recipient": message.number.lstrip("+"),
             "content": message.body,
@@ -115,14 +89,14 @@ class BrevoProvider(SmsProvider):
             headers=self._headers(),
         )
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         data = self._json(response)
         if response.status_code not in (200, 201):
             failure_type, error_message = self._error(response, data)
-            return SendResult(message.ref, failure_type=failure_type, error_message=error_message)
+            return self.failed(message, error_message, failure_type)
         provider_id = data.get("messageId") if isinstance(data, dict) else None
         if provider_id in (None, ""):
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         return SendResult(message.ref, provider_id=str(provider_id))
 
     def get_balance(self):

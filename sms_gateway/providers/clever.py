@@ -11,19 +11,9 @@ Clever gives it (until then Unicode texts use ``encodage`` too).
 """
 
 import json
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_SERVER,
-    FAILURE_UNKNOWN,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER
 
 CLEVER_ERROR_STATUSES = {
     401: FAILURE_ACCOUNT,  # unauthorized
@@ -47,26 +37,16 @@ def _flatten(value):
     return "; ".join(" ".join(part.split()) for part in parts if part and part.strip())
 
 
-@register
-class CleverProvider(SmsProvider):
-    code = "clever"
-    label = "Clever Technologies (Multimedias)"
+class CleverProvider(SmsProvider, code="clever", label="Clever Technologies (Multimedias)"):
     default_base_url = "https://webservicesmultimedias.clever-is.fr/api"
-    batch_size = 1
-    has_balance = False
-    has_delivery_reports = False
-    credential_labels: ClassVar[dict] = {"username": "Login", "password": "Password"}
-    required_credentials = ("username", "password")
+    credential_labels = {"username": required("Login"), "password": required("Password")}
 
     def _encodage(self, message):
         default = self.config.get("encodage") or DEFAULT_ENCODAGE
         value = (self.config.get("encodage_unicode") or default) if message.unicode else default
         return int(value) if str(value).strip().isdigit() else value
 
-    def send(self, messages):
-        return [self._send_one(message) for message in messages]
-
-    def _send_one(self, message):
+    def send_one(self, message):
         payload = {"datas": {"text": message.body, "number_list": message.number, "encodage": self._encodage(message)}}
         response, error = self._request(
             "POST",
@@ -76,19 +56,16 @@ class CleverProvider(SmsProvider):
             headers={"Accept": "application/json", "Content-Type": "application/json; charset=utf-8"},
         )
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         data = self._json(response)
         if response.status_code in (200, 201):
             push = data.get("push") if isinstance(data, dict) else None
             if not isinstance(push, dict):
-                return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+                return self.failed(message, self._unexpected(response))
             nb_sms, push_error = push.get("nb_sms"), push.get("error")
             if push_error and not nb_sms:
-                return SendResult(
-                    message.ref,
-                    failure_type=FAILURE_SERVER,
-                    error_message=str(_lt("Provider refused the push: %(error)s", error=_flatten(push_error))),
-                )
+                refused = _lt("Provider refused the push: %(error)s", error=_flatten(push_error))
+                return self.failed(message, str(refused))
             return SendResult(message.ref, provider_id=message.ref)  # Clever gives no message id
         failure_type = CLEVER_ERROR_STATUSES.get(response.status_code, FAILURE_SERVER)
         errors = data.get("errors") if isinstance(data, dict) else None
@@ -99,15 +76,4 @@ class CleverProvider(SmsProvider):
             error_message = self._http_error(response)
         else:
             error_message = self._unexpected(response)
-        return SendResult(message.ref, failure_type=failure_type, error_message=error_message)
-
-    def test_connection(self):
-        raise ProviderError(
-            str(
-                _lt(
-                    "Clever Multimedias has no balance or account call: "
-                    "the credentials can only be tested by sending an SMS."
-                )
-            ),
-            FAILURE_UNKNOWN,
-        )
+        return self.failed(message, error_message, failure_type)

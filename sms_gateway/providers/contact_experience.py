@@ -8,19 +8,9 @@ receives the replies (not a sender name). Success
 """
 
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    FAILURE_UNKNOWN,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import SendResult, SmsProvider, required
+from .failures import FAILURE_ACCOUNT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Normalised KO message -> failure type (anything else: transient server error).
 CONTACT_EXPERIENCE_ERRORS = {
@@ -29,21 +19,11 @@ CONTACT_EXPERIENCE_ERRORS = {
 }
 
 
-@register
-class ContactExperienceProvider(SmsProvider):
-    code = "contact_experience"
-    label = "Contact Experience (Gen-IP)"
+class ContactExperienceProvider(SmsProvider, code="contact_experience", label="Contact Experience (Gen-IP)"):
     default_base_url = "https://contact-experience.com/ccv/webServicesCCV/SMS"
-    batch_size = 1
-    has_balance = False
-    has_delivery_reports = False
-    credential_labels: ClassVar[dict] = {"api_key": "devCode", "sender": "emetteur (reply e-mail address)"}
-    required_credentials = ("api_key", "sender")
+    credential_labels = {"api_key": required("devCode"), "sender": required("emetteur (reply e-mail address)")}
 
-    def send(self, messages):
-        return [self._send_one(message) for message in messages]
-
-    def _send_one(self, message):
+    def send_one(self, message):
         params = {
             "number": message.number,
             "msg": message.body,
@@ -52,17 +32,17 @@ class ContactExperienceProvider(SmsProvider):
         }
         response, error = self._request("GET", self._url("sendSms.php"), params=params)
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         data = self._json(response)
         if isinstance(data, dict) and str(data.get("status") or "").strip().upper() == "KO":
             words = " ".join(str(data.get("message") or "").split())
             failure_type = CONTACT_EXPERIENCE_ERRORS.get(words.upper(), FAILURE_SERVER)
-            return SendResult(message.ref, failure_type=failure_type, error_message=words or self._unexpected(response))
+            return self.failed(message, words or self._unexpected(response), failure_type)
         if response.status_code not in (200, 201):
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._http_error(response))
+            return self.failed(message, self._http_error(response))
         provider_id = self._first_id(data)
         if not provider_id:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         return SendResult(message.ref, provider_id=provider_id)
 
     @staticmethod
@@ -80,14 +60,3 @@ class ContactExperienceProvider(SmsProvider):
         if provider_id in (None, "") or isinstance(provider_id, (dict, list, bool)):
             return None
         return str(provider_id).strip() or None
-
-    def test_connection(self):
-        raise ProviderError(
-            str(
-                _lt(
-                    "Contact Experience has no balance or account call: "
-                    "the devCode can only be tested by sending an SMS."
-                )
-            ),
-            FAILURE_UNKNOWN,
-        )

@@ -28,18 +28,9 @@ know the gateway's error codes) except HTTP 401/403 (``sms_acc``) and 402
 
 import json
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_SERVER,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import ProviderError, SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER
 
 PLACEHOLDERS = ("to", "to_digits", "message", "sender", "ref", "unicode", "username", "password", "api_key")
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
@@ -47,6 +38,16 @@ METHODS = ("GET", "POST")
 BODY_FORMATS = ("query", "form", "json")
 AUTH_MODES = ("none", "basic", "header", "param")
 JSON_RULE_RE = re.compile(r"^json:\s*([\w.\-]+)\s*==\s*(.+?)\s*$")
+# The account's settings of this connector (config key = account field).
+SETTINGS = (
+    "generic_method",
+    "generic_body_format",
+    "generic_params",
+    "generic_auth",
+    "generic_auth_name",
+    "generic_success_rule",
+    "generic_message_id_path",
+)
 _MISSING = object()
 
 
@@ -74,24 +75,21 @@ def _as_text(value):
     return str(value)
 
 
-@register
-class GenericHttpProvider(SmsProvider):
-    code = "generic_http"
-    label = "Generic HTTP gateway"
-    default_base_url = None  # the gateway's full URL must be configured
-    batch_size = 1
-    has_balance = False
-    has_delivery_reports = False
-    credential_labels: ClassVar[dict] = {
-        "base_url": "Full URL of the send call",
+class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP gateway"):
+    sequence = 90  # after the dedicated connectors
+    credential_labels = {
+        "base_url": required("Full URL of the send call"),  # no default URL
         "username": "Username",
         "password": "Password",
         "api_key": "API key / token",
         "sender": "Sender",
     }
-    required_credentials = ()
+    account_fields = {name: name for name in SETTINGS}
 
     # -- configuration ----------------------------------------------------------
+    def check_settings(self):
+        self._settings()
+
     def _settings(self):
         """The validated settings; raise ProviderError (sms_acc) with a clear
         message when the configuration is unusable."""
@@ -226,7 +224,7 @@ class GenericHttpProvider(SmsProvider):
         kwargs[{"query": "params", "form": "data", "json": "json"}[settings["format"]]] = params
         response, error = self._request(settings["method"], settings["url"], **kwargs)
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         ok, data = self._is_success(settings, response)
         if not ok:
             status = response.status_code
@@ -237,7 +235,7 @@ class GenericHttpProvider(SmsProvider):
                 error_message = str(_lt("Refused by the gateway: %(answer)s", answer=text))
             else:
                 error_message = self._unexpected(response)
-            return SendResult(message.ref, failure_type=failure_type, error_message=error_message)
+            return self.failed(message, error_message, failure_type)
         provider_id = message.ref
         if settings["id_path"]:
             if data is None:

@@ -7,20 +7,9 @@ API is published for this REST API.
 """
 
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    FAILURE_UNKNOWN,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNKNOWN
 
 # responseCode -> failure type (anything else: transient server error).
 LINKMOBILITY_ERRORS = {
@@ -35,20 +24,13 @@ LINKMOBILITY_ERRORS = {
 TON_ALPHANUMERIC, TON_SHORTCODE, TON_MSISDN = "1", "2", "3"
 
 
-@register
-class LinkMobilityProvider(SmsProvider):
-    code = "linkmobility"
-    label = "Link Mobility (Netsize IPX REST)"
+class LinkMobilityProvider(SmsProvider, code="linkmobility", label="Link Mobility (Netsize IPX REST)"):
     default_base_url = "https://europe.ipx.com/restapi/v1"
-    batch_size = 1
-    has_balance = False
-    has_delivery_reports = False
-    credential_labels: ClassVar[dict] = {
-        "username": "Username",
-        "password": "Password",
+    credential_labels = {
+        "username": required("Username"),
+        "password": required("Password"),
         "sender": "Originating address",
     }
-    required_credentials = ("username", "password")
 
     @staticmethod
     def originator_ton(sender):
@@ -58,10 +40,7 @@ class LinkMobilityProvider(SmsProvider):
             return TON_SHORTCODE if len(digits) <= 6 else TON_MSISDN
         return TON_ALPHANUMERIC
 
-    def send(self, messages):
-        return [self._send_one(message) for message in messages]
-
-    def _send_one(self, message):
+    def send_one(self, message):
         form = {
             "destinationAddress": message.number,
             "messageText": message.body,
@@ -82,38 +61,21 @@ class LinkMobilityProvider(SmsProvider):
             headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8", "Accept": "application/json"},
         )
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         if response.status_code in (401, 403):
-            return SendResult(
-                message.ref,
-                failure_type=FAILURE_ACCOUNT,
-                error_message=str(
-                    _lt("Credentials refused by the provider (HTTP %(status)s)", status=response.status_code)
-                ),
-            )
+            refused = _lt("Credentials refused by the provider (HTTP %(status)s)", status=response.status_code)
+            return self.failed(message, str(refused), FAILURE_ACCOUNT)
         if response.status_code != 200:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._http_error(response))
+            return self.failed(message, self._http_error(response))
         data = self._json(response)
         if not isinstance(data, dict) or "responseCode" not in data:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         code = str(data.get("responseCode")).strip()
         if code == "0":
             ids = data.get("messageIds")
             if not isinstance(ids, list) or not ids or not all(isinstance(i, (str, int)) and str(i) for i in ids):
-                return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+                return self.failed(message, self._unexpected(response))
             return SendResult(message.ref, provider_id=",".join(str(i).strip() for i in ids))
         words = re.sub(r"\s+", " ", str(data.get("responseMessage") or "")).strip()
         error_message = f"{words} (responseCode {code})" if words else f"responseCode {code}"
-        return SendResult(
-            message.ref, failure_type=LINKMOBILITY_ERRORS.get(code, FAILURE_SERVER), error_message=error_message
-        )
-
-    def test_connection(self):
-        raise ProviderError(
-            str(
-                _lt(
-                    "Link Mobility has no balance or account call: the credentials can only be tested by sending an SMS."
-                )
-            ),
-            FAILURE_UNKNOWN,
-        )
+        return self.failed(message, error_message, LINKMOBILITY_ERRORS.get(code, FAILURE_SERVER))

@@ -14,18 +14,9 @@ is transient.
 """
 
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SEND_PATH = "/api/envoyer/sms"
 MOBIMEL_CODES = {
@@ -65,26 +56,13 @@ def classify_errors(errors):
     return FAILURE_SERVER, text
 
 
-@register
-class MobimelProvider(SmsProvider):
-    code = "mobimel"
-    label = "Mobimel (Adista)"
+class MobimelProvider(SmsProvider, code="mobimel", label="Mobimel (Adista)"):
     default_base_url = "https://portail.mobimel.com"
-    batch_size = 1
-    has_balance = False
-    has_delivery_reports = False
-    credential_labels: ClassVar[dict] = {"api_key": "Clé API (key)", "sender": "Expéditeur"}
-    required_credentials = ("api_key",)
+    credential_labels = {"api_key": required("Clé API (key)"), "sender": "Expéditeur"}
 
-    def send(self, messages):
-        key = (self.config.get("api_key") or "").strip()
-        if not key:
-            return self.fail_all(messages, FAILURE_ACCOUNT, str(_lt("Mobimel: the API key is required")))
-        return [self._send_one(key, message) for message in messages]
-
-    def _send_one(self, key, message):
+    def send_one(self, message):
         params = {
-            "key": key,
+            "key": self.config["api_key"].strip(),
             "type": (self.config.get("mobimel_type") or "premium").strip(),
             "message": message.body,
             "destinataires": message.number,
@@ -93,20 +71,16 @@ class MobimelProvider(SmsProvider):
             params["expediteur"] = self.config["sender"].strip()
         response, error = self._request("GET", self._url(SEND_PATH), params=params, allow_redirects=False)
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         data = self._json(response)
         if response.status_code != 200 or not isinstance(data, dict) or "resultat" not in data:
             failure_type = FAILURE_ACCOUNT if response.status_code in (401, 403) else FAILURE_SERVER
-            return SendResult(message.ref, failure_type=failure_type, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response), failure_type)
         result = str(data["resultat"]).strip()
         if result in ("1", "True", "true"):
             provider_id = str(data.get("id") or "").strip() or message.ref
             return SendResult(message.ref, provider_id=provider_id)
         if result not in ("0", "False", "false"):
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         failure_type, text = classify_errors(data.get("erreurs"))
-        return SendResult(
-            message.ref,
-            failure_type=failure_type,
-            error_message=text or str(_lt("Mobimel refused the message (no error given)")),
-        )
+        return self.failed(message, text or str(_lt("Mobimel refused the message (no error given)")), failure_type)

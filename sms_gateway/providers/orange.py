@@ -13,18 +13,9 @@ transient.
 
 import json
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import SendResult, SmsProvider, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SEND_PATH = "/api/light/diffusions/sms"
 CREDIT_WORDS = re.compile(r"cr[ée]dit", re.IGNORECASE)
@@ -33,16 +24,9 @@ ACCOUNT_WORDS = re.compile(r"token|authenti|unauthori[sz]ed|forbidden", re.IGNOR
 IDENTIFIER_RE = re.compile(r"^[\w\-.:]{1,128}$")
 
 
-@register
-class OrangeProvider(SmsProvider):
-    code = "orange"
-    label = "Orange Contact Everyone (API Light)"
+class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone (API Light)"):
     default_base_url = "https://contact-everyone.orange-business.com"
-    batch_size = 1
-    has_balance = False
-    has_delivery_reports = False
-    credential_labels: ClassVar[dict] = {"api_key": "Token (API Light)"}
-    required_credentials = ("api_key",)
+    credential_labels = {"api_key": required("Token (API Light)")}
 
     def _classify(self, response, text):
         if response.status_code in (401, 403) or ACCOUNT_WORDS.search(text):
@@ -70,15 +54,9 @@ class OrangeProvider(SmsProvider):
         value = str(value).strip()
         return value if IDENTIFIER_RE.match(value) else None
 
-    def send(self, messages):
-        token = (self.config.get("api_key") or "").strip()
-        if not token:
-            return self.fail_all(messages, FAILURE_ACCOUNT, str(_lt("Orange Contact Everyone: the token is required")))
-        return [self._send_one(token, message) for message in messages]
-
-    def _send_one(self, token, message):
+    def send_one(self, message):
         data = {
-            "token": token,
+            "token": self.config["api_key"].strip(),
             "to": message.number,
             "msg": message.body,
             "xcharset": "true" if message.unicode else "false",
@@ -92,17 +70,16 @@ class OrangeProvider(SmsProvider):
                 data[field] = self.config[key]
         response, error = self._request("POST", self._url(SEND_PATH), data=data, allow_redirects=False)
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         if response.status_code == 200:
             identifier = self._identifier(response)
             if identifier:
                 return SendResult(message.ref, provider_id=identifier)
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         body = self._json(response)
         if isinstance(body, dict) and body.get("message"):
             text = " ".join(str(body["message"]).split())
             log_id = body.get("logId")
             error_message = f"{text} (HTTP {response.status_code}" + (f", logId {log_id})" if log_id else ")")
-            return SendResult(message.ref, failure_type=self._classify(response, text), error_message=error_message)
-        failure_type = self._classify(response, "")
-        return SendResult(message.ref, failure_type=failure_type, error_message=self._unexpected(response))
+            return self.failed(message, error_message, self._classify(response, text))
+        return self.failed(message, self._unexpected(response), self._classify(response, ""))

@@ -23,21 +23,9 @@ OVH has no balance call in http2sms: ``last_balance`` holds the
 """
 
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    FAILURE_UNKNOWN,
-    DeliveryReport,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNKNOWN
 
 HTTP2SMS_PATH = "/cgi-bin/sms/http2sms.cgi"
 OVH_SUCCESS = {100, 101}
@@ -55,25 +43,17 @@ OVH_ERROR_WORDS = [
 OVH_PTT_DELIVERED = 4
 
 
-@register
-class OvhProvider(SmsProvider):
-    code = "ovh"
-    label = "OVHcloud SMS (http2sms)"
+class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
     default_base_url = "https://www.ovh.com"
     batch_size = 500
-    has_balance = False  # no balance call: see last_balance
-    has_delivery_reports = True
-    credential_labels: ClassVar[dict] = {
-        "service_id": "SMS account (sms-xx1234-1)",
-        "username": "SMS user login",
-        "password": "SMS user password",
+    balance_in_answers = has_delivery_reports = True  # no balance call: see last_balance
+    credential_labels = {
+        "service_id": required("SMS account (sms-xx1234-1)"),
+        "username": required("SMS user login"),
+        "password": required("SMS user password"),
         "sender": "Sender (from)",
     }
-    required_credentials = ("service_id", "username", "password")
-
-    def __init__(self, config, session=None):
-        super().__init__(config, session)
-        self.last_balance = None  # creditLeft of the last answer that carried one
+    account_fields = {"ovh_no_stop": "ovh_no_stop"}
 
     def _auth_params(self):
         return {
@@ -87,11 +67,6 @@ class OvhProvider(SmsProvider):
         """E.164 (+33601020304) -> OVH's international format (0033601020304)."""
         number = re.sub(r"[\s.()-]", "", number or "")
         return "00" + number[1:] if number.startswith("+") else number
-
-    def _missing_config(self):
-        if not all(self._auth_params().values()):
-            return str(_lt("OVH: the SMS account, the login and the password are required"))
-        return None
 
     @staticmethod
     def _classify(status, text):
@@ -150,9 +125,9 @@ class OvhProvider(SmsProvider):
 
     # -- sending ------------------------------------------------------------
     def send(self, messages):
-        missing = self._missing_config()
-        if missing:
-            return self.fail_all(messages, FAILURE_ACCOUNT, missing)
+        error = self.config_error()
+        if error:
+            return self.fail_all(messages, FAILURE_ACCOUNT, error)
         # One call per (text, encoding); a number appears at most once per call.
         groups = []
         open_groups = {}
@@ -224,9 +199,7 @@ class OvhProvider(SmsProvider):
         """A call without recipient nor text: OVH checks the credentials
         first, so 'missing parameter' means they were accepted. Nothing is
         sent."""
-        missing = self._missing_config()
-        if missing:
-            raise ProviderError(missing, FAILURE_ACCOUNT)
+        self._check_credentials()
         _ids, error = self._call({**self._auth_params(), "contentType": "text/json"})
         if error and not re.search(r"\bmissing\b", error[1], re.IGNORECASE):
             raise ProviderError(error[1], error[0])

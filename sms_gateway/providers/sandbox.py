@@ -6,15 +6,8 @@ import itertools
 import threading
 import uuid
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    SendResult,
-    SmsProvider,
-    register,
-)
+from .base import SendResult, SmsProvider
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Reserved test numbers (E.164) and the answer the sandbox gives for them.
 SANDBOX_TEST_NUMBERS = {
@@ -25,10 +18,7 @@ SANDBOX_TEST_NUMBERS = {
 }
 
 
-@register
-class SandboxProvider(SmsProvider):
-    code = "sandbox"
-    label = "Sandbox (no real SMS)"
+class SandboxProvider(SmsProvider, code="sandbox", label="Sandbox (no real SMS)"):
     batch_size = 1000
     has_balance = True
 

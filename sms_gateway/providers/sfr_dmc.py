@@ -14,23 +14,11 @@ import io
 import json
 import re
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from lxml import etree
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    FAILURE_UNKNOWN,
-    DeliveryReport,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SFR_ERRORS = {"AUTHENTICATION_FAILED": FAILURE_ACCOUNT}
 
@@ -69,21 +57,15 @@ PUSHCRA_FIELDS = (
 )
 
 
-@register
-class SfrDmcProvider(SmsProvider):
-    code = "sfr_dmc"
-    label = "SFR Business DMC"
+class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
     default_base_url = "https://www.dmc.sfr-sh.fr/DmcWS/1.5.8/JsonService"
-    batch_size = 1
-    has_balance = False
     has_delivery_reports = True
-    credential_labels: ClassVar[dict] = {
-        "service_id": "serviceId",
-        "password": "servicePassword",
-        "space_id": "spaceId",
+    credential_labels = {
+        "service_id": required("serviceId"),
+        "password": required("servicePassword"),
+        "space_id": required("spaceId"),
         "sender": "from (OADC)",
     }
-    required_credentials = ("service_id", "password", "space_id")
 
     @staticmethod
     def media(message):
@@ -100,10 +82,7 @@ class SfrDmcProvider(SmsProvider):
             auth["lang"] = self.config["lang"]
         return auth
 
-    def send(self, messages):
-        return [self._send_one(message) for message in messages]
-
-    def _send_one(self, message):
+    def send_one(self, message):
         unitaire = {"media": self.media(message), "textMsg": message.body, "to": message.number}
         if self.config.get("sender"):
             unitaire["from"] = self.config["sender"]
@@ -113,24 +92,21 @@ class SfrDmcProvider(SmsProvider):
         }
         response, error = self._call("addSingleCall", params)
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         if response.status_code != 200:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._http_error(response))
+            return self.failed(message, self._http_error(response))
         data = self._json(response)
         if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         if data["success"]:
             provider_id = data.get("response")
             if provider_id in (None, "") or isinstance(provider_id, (dict, list, bool)):
-                return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+                return self.failed(message, self._unexpected(response))
             return SendResult(message.ref, provider_id=str(provider_id).strip())
         code = str(data.get("errorCode") or "").strip()
         detail = str(data.get("errorDetail") or "").strip()
-        return SendResult(
-            message.ref,
-            failure_type=self._failure_type(code),
-            error_message=f"{detail} ({code})" if detail and code else (detail or code or self._unexpected(response)),
-        )
+        error_message = f"{detail} ({code})" if detail and code else (detail or code or self._unexpected(response))
+        return self.failed(message, error_message, self._failure_type(code))
 
     @staticmethod
     def _failure_type(code):
@@ -150,12 +126,6 @@ class SfrDmcProvider(SmsProvider):
             return self._request("GET", url, params=params)
         return self._request(
             "POST", url, data=params, headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
-        )
-
-    def test_connection(self):
-        raise ProviderError(
-            str(_lt("SFR DMC has no balance or account call: the credentials can only be tested by sending an SMS.")),
-            FAILURE_UNKNOWN,
         )
 
     # -- delivery reports (pushcra) -----------------------------------------------

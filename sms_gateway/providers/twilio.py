@@ -13,19 +13,9 @@ import hashlib
 import hmac
 import urllib.parse
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    DeliveryReport,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_NUMBER, FAILURE_SERVER
 
 API_VERSION = "2010-04-01"
 
@@ -97,22 +87,15 @@ def _url_variants(url):
     return variants
 
 
-@register
-class TwilioProvider(SmsProvider):
-    code = "twilio"
-    label = "Twilio"
+class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
     default_base_url = "https://api.twilio.com"
-    batch_size = 1
-    has_balance = True
-    has_delivery_reports = True
-    credential_labels: ClassVar[dict] = {
-        "username": "Account SID",
-        "password": "Auth Token",
+    has_balance = has_delivery_reports = True
+    credential_labels = {
+        "username": required("Account SID"),
+        "password": required("Auth Token"),
         "service_id": "Messaging Service SID",
         "sender": "From (phone number or alphanumeric sender ID)",
     }
-    required_credentials = ("username", "password")
-    balance_currency = ""  # set by get_balance()
 
     @property
     def account_sid(self):
@@ -126,12 +109,11 @@ class TwilioProvider(SmsProvider):
         sid = urllib.parse.quote(self.account_sid, safe="")
         return self._url(f"/{API_VERSION}/Accounts/{sid}/{resource}")
 
-    def _missing_config(self):
-        if not self.account_sid or not self.auth_token:
-            return str(_lt("Twilio: the Account SID and the Auth Token are required"))
-        if not (self.config.get("service_id") or self.config.get("sender")):
-            return str(_lt("Twilio: set a Messaging Service SID or a sender (From) number"))
-        return None
+    def config_error(self):
+        error = super().config_error()
+        if not error and not (self.config.get("service_id") or self.config.get("sender")):
+            error = str(_lt("Twilio: set a Messaging Service SID or a sender (From) number"))
+        return error
 
     def _error(self, response):
         """(failure type, message) of an answer that is not a success."""
@@ -155,13 +137,7 @@ class TwilioProvider(SmsProvider):
         return FAILURE_SERVER, self._unexpected(response)
 
     # -- sending ------------------------------------------------------------
-    def send(self, messages):
-        missing = self._missing_config()
-        if missing:
-            return self.fail_all(messages, FAILURE_ACCOUNT, missing)
-        return [self._send_one(message) for message in messages]
-
-    def _send_one(self, message):
+    def send_one(self, message):
         data = {"To": message.number, "Body": message.body}
         if self.config.get("service_id"):
             data["MessagingServiceSid"] = self.config["service_id"].strip()
@@ -177,14 +153,14 @@ class TwilioProvider(SmsProvider):
             allow_redirects=False,
         )
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         if response.status_code not in (200, 201):
             failure_type, text = self._error(response)
-            return SendResult(message.ref, failure_type=failure_type, error_message=text)
+            return self.failed(message, text, failure_type)
         body = self._json(response)
         sid = body.get("sid") if isinstance(body, dict) else None
         if not sid or not isinstance(sid, str):
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         if body.get("status") == "failed":
             text = body.get("error_message") or str(_lt("Twilio refused the message"))
             code = body.get("error_code")
@@ -197,18 +173,20 @@ class TwilioProvider(SmsProvider):
         return SendResult(message.ref, provider_id=sid)
 
     # -- account ------------------------------------------------------------
-    def get_balance(self):
-        if not self.account_sid or not self.auth_token:
-            raise ProviderError(str(_lt("Twilio: the Account SID and the Auth Token are required")), FAILURE_ACCOUNT)
-        response, error = self._request(
-            "GET", self._account_url("Balance.json"), auth=(self.account_sid, self.auth_token)
-        )
+    def _get(self, url):
+        """GET ``url`` with the account's credentials: ``(response, its JSON)``, or raise ProviderError when
+        Twilio cannot be reached or refuses."""
+        response, error = self._request("GET", url, auth=(self.account_sid, self.auth_token))
         if error:
             raise ProviderError(error)
         if response.status_code != 200:
             failure_type, message = self._error(response)
             raise ProviderError(message, failure_type)
-        data = self._json(response)
+        return response, self._json(response)
+
+    def get_balance(self):
+        self._check_credentials()
+        response, data = self._get(self._account_url("Balance.json"))
         try:
             balance = float(data["balance"])
         except (TypeError, KeyError, ValueError):
@@ -228,8 +206,7 @@ class TwilioProvider(SmsProvider):
         message (``GET .../Messages.json?To=<number>&DateSent>=<day>``, outgoing messages of the same To and
         Body). Raise ProviderError when Twilio cannot be asked or answers oddly (the SMS are then flagged, not
         guessed). ``twilio_lookup_days`` (default 1: since yesterday, UTC) sets how far back to look."""
-        if not self.account_sid or not self.auth_token:
-            raise ProviderError(str(_lt("Twilio: the Account SID and the Auth Token are required")), FAILURE_ACCOUNT)
+        self._check_credentials()
         try:
             days = max(0, int(self.config.get("twilio_lookup_days", 1)))
         except (TypeError, ValueError):
@@ -249,13 +226,7 @@ class TwilioProvider(SmsProvider):
         url = f"{self._account_url('Messages.json')}?{query}"
         body = _normalized_body(message.body)
         for _page in range(int(self.config.get("twilio_lookup_max_pages") or 10)):
-            response, error = self._request("GET", url, auth=(self.account_sid, self.auth_token))
-            if error:
-                raise ProviderError(error)
-            if response.status_code != 200:
-                failure_type, text = self._error(response)
-                raise ProviderError(text, failure_type)
-            data = self._json(response)
+            response, data = self._get(url)
             page = data.get("messages") if isinstance(data, dict) else None
             if not isinstance(page, list):
                 raise ProviderError(self._unexpected(response))

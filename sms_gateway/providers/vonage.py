@@ -11,20 +11,9 @@ are ignored).
 """
 
 import re
-from typing import ClassVar
 
-from .base import (
-    FAILURE_ACCOUNT,
-    FAILURE_CREDIT,
-    FAILURE_NUMBER,
-    FAILURE_SERVER,
-    DeliveryReport,
-    ProviderError,
-    SendResult,
-    SmsProvider,
-    _lt,
-    register,
-)
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Per-message ``status`` -> failure type (anything else: transient sms_server).
 VONAGE_ERRORS = {
@@ -48,9 +37,7 @@ NUMBER_WORDS = re.compile(r"\bto\b|number|destination|msisdn", re.IGNORECASE)
 # DLR ``status`` -> (state, failure type).
 VONAGE_DLR_STATUSES = {
     "delivered": ("sent", None),
-    "accepted": ("pending", None),
-    "buffered": ("pending", None),
-    "unknown": ("pending", None),
+    **dict.fromkeys(("accepted", "buffered", "unknown"), ("pending", None)),
     "failed": ("error", "sms_not_delivered"),
     "rejected": ("error", "sms_rejected"),
     "expired": ("error", "sms_expired"),
@@ -60,43 +47,26 @@ VONAGE_DLR_STATUSES = {
 VONAGE_INVALID_DESTINATION = {"3", "9", "11"}
 
 
-@register
-class VonageProvider(SmsProvider):
-    code = "vonage"
-    label = "Vonage (Nexmo) SMS API"
+class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API"):
     default_base_url = "https://rest.nexmo.com"
-    batch_size = 1
-    has_balance = True
-    has_delivery_reports = True
-    credential_labels: ClassVar[dict] = {
-        "api_key": "API Key",
-        "password": "API Secret",
-        "sender": "From (sender ID or number)",
+    has_balance = balance_in_answers = has_delivery_reports = True
+    credential_labels = {
+        "api_key": required("API Key"),
+        "password": required("API Secret"),
+        "sender": "From (sender ID or number)",  # required to send: see config_error
     }
-    required_credentials = ("api_key", "password")
-
-    def __init__(self, config, session=None):
-        super().__init__(config, session)
-        self.last_balance = None  # remaining-balance of the last accepted message
 
     def _auth(self):
         return {"api_key": (self.config.get("api_key") or "").strip(), "api_secret": self.config.get("password") or ""}
 
-    def _missing_config(self):
-        if not all(self._auth().values()):
-            return str(_lt("Vonage: the API key and the API secret are required"))
-        if not self.config.get("sender"):
-            return str(_lt("Vonage: a sender (from) is required"))
-        return None
+    def config_error(self):
+        error = super().config_error()
+        if not error and not self.config.get("sender"):
+            error = str(_lt("Vonage: a sender (from) is required"))
+        return error
 
     # -- sending ------------------------------------------------------------
-    def send(self, messages):
-        missing = self._missing_config()
-        if missing:
-            return self.fail_all(messages, FAILURE_ACCOUNT, missing)
-        return [self._send_one(message) for message in messages]
-
-    def _send_one(self, message):
+    def send_one(self, message):
         data = {
             **self._auth(),
             "from": self.config["sender"].strip(),
@@ -109,22 +79,22 @@ class VonageProvider(SmsProvider):
             data["callback"] = self.config["dlr_url"]
         response, error = self._request("POST", self._url("/sms/json"), data=data, allow_redirects=False)
         if error:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=error)
+            return self.failed(message, error)
         if response.status_code != 200:
             failure_type = FAILURE_ACCOUNT if response.status_code == 401 else FAILURE_SERVER
-            return SendResult(message.ref, failure_type=failure_type, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response), failure_type)
         body = self._json(response)
         parts = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         for part in parts:
             status = str(part.get("status", "")).strip()
             if status != "0":
                 failure_type, text = self._part_error(status, part, response)
-                return SendResult(message.ref, failure_type=failure_type, error_message=text)
+                return self.failed(message, text, failure_type)
         provider_id = str(parts[0].get("message-id") or "").strip()
         if not provider_id:
-            return SendResult(message.ref, failure_type=FAILURE_SERVER, error_message=self._unexpected(response))
+            return self.failed(message, self._unexpected(response))
         try:
             self.last_balance = float(parts[-1]["remaining-balance"])
         except (KeyError, TypeError, ValueError):
@@ -143,8 +113,7 @@ class VonageProvider(SmsProvider):
 
     # -- account ------------------------------------------------------------
     def get_balance(self):
-        if not all(self._auth().values()):
-            raise ProviderError(str(_lt("Vonage: the API key and the API secret are required")), FAILURE_ACCOUNT)
+        self._check_credentials()
         response, error = self._request(
             "GET", self._url("/account/get-balance"), params=self._auth(), allow_redirects=False
         )

@@ -1,14 +1,16 @@
-"""Shared connector tests: how every connector copes with odd answers from its provider.
+"""The base of the connector tests: :class:`ProviderTestCase`.
 
-:class:`OddAnswersMixin` is not a test case on its own; a provider test class combines it with
-``BaseCase``, sets ``self.emulator`` (a started :class:`~.emulators.base.ProviderEmulator`, in
-``"ok"`` mode before each test) and fills in the hooks below.
+A connector test class names its connector, its emulator and the settings under test; the base starts the
+emulator once for the class, resets it before each test, builds the connectors on a loopback session and
+checks that the connector copes with the odd answers every provider may give.
 """
 
 import socket
 
-from ..providers.base import FAILURE_SERVER, OutgoingSms
-from .emulators.base import EmulatorResponse
+from odoo.tests import BaseCase, tagged
+
+from ..providers.base import FAILURE_SERVER, OutgoingSms, ProviderError
+from .emulators.base import EmulatorResponse, LoopbackSession
 
 
 def closed_port_url():
@@ -18,38 +20,82 @@ def closed_port_url():
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-class OddAnswersMixin:
-    """Server errors, dropped connections, timeouts, refused connections, TLS errors, invalid JSON,
-    empty bodies and HTML pages must each end as a failed send, never as a crash or a success."""
+@tagged("post_install", "-at_install", "sms_gateway_providers")  # the subclasses inherit the tags
+class ProviderTestCase(BaseCase):
+    """One connector against its emulator.
+
+    ``emulator`` is started once for the class and reset (``reset()``, ``reset_state()``) before each test;
+    ``self.provider`` is a connector on it built by :meth:`_provider` with the class's ``config``.
+
+    The odd-answer tests below (server errors, dropped connections, timeouts, refused connections, TLS
+    errors, invalid JSON, empty bodies and HTML pages) run for every connector: each must end as a failed
+    send, never as a crash or a success.
+    """
 
     # Odoo's test loader only runs test methods defined on the class itself unless this is set
     allow_inherited_tests_method = True
-    #: HTTP status of the provider's successful send answer (the odd bodies come with it)
-    success_status = 200
-    #: what the error message says when the provider answers HTTP 500 with an HTML page
-    http_500_message = "Provider answered HTTP 500"
-    #: a cut-off JSON answer to the send call (as the provider's own answer would start)
-    truncated_json = '{"status": '
-    #: the timeout (seconds) configured for the timeout case; the emulator hangs longer
-    odd_timeout = 0.3
 
-    # -- hooks ----------------------------------------------------------------
+    #: the connector class under test
+    connector_class = None
+    #: the emulator (a :class:`~.emulators.base.ProviderEmulator`, started by ``setUpClass``)
+    emulator = None
+    #: the connector's settings in every test (besides ``base_url`` and ``timeout``)
+    config = {}
+    #: the recipients of :meth:`_messages` (formatted with the message's index)
+    numbers = "+33612345{:03d}"
+    #: the provider's successful send answer: its HTTP status (the odd bodies come with it) and how its JSON
+    #: starts (cut off there for the invalid-JSON case)
+    success_answer = (200, '{"status": ')
+    #: the timeout (seconds) configured for the timeout case; the emulator hangs longer
+    odd_timeout = 0.5
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator.start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.reset_state()
+        self.emulator.hang_seconds = 1.0
+        self.provider = self.connector_for(self.emulator.url)
+
+    # -- connectors -----------------------------------------------------------
+    def _provider(self, **config):
+        """A connector on the emulator, with ``config`` over the class's settings."""
+        session = LoopbackSession()
+        self.addCleanup(session.close)
+        values = {"base_url": self.emulator.api_url, "timeout": 2, **self.config, **config}
+        return self.connector_class(values, session=session)
+
     def connector_for(self, root_url, **config):
         """The connector under test, talking to the server at ``root_url`` (scheme, host, port)."""
-        raise NotImplementedError
-
-    def odd_answer_messages(self):
-        """What the odd-answer cases send (every message of it must fail)."""
-        return [OutgoingSms("ref1", "+33612345678", "Hello")]
-
-    def expected_failure_type(self, odd_answer):
-        """The failure type expected for ``odd_answer`` (the test name without ``test_``)."""
-        return FAILURE_SERVER
+        return self._provider(base_url=root_url + self.emulator.api_path, **config)
 
     # -- helpers --------------------------------------------------------------
+    def _messages(self, count=1, body="Hello", unicode=False, prefix="ref", number=None):
+        """``count`` messages ``<prefix>0``... to ``number`` (default ``numbers``) formatted with their index."""
+        number = number or self.numbers
+        return [OutgoingSms(f"{prefix}{i}", number.format(i), body, unicode=unicode) for i in range(count)]
+
     def _send(self, number="+33612345678", body="Hello", provider=None, **kwargs):
         """Send one message ``ref1`` through ``provider`` (default ``self.provider``)."""
         return (provider or self.provider).send([OutgoingSms("ref1", number, body, **kwargs)])
+
+    def _send_request(self, method, path, **kwargs):
+        """Send one message (:meth:`_send` with ``kwargs``) and check that it made one ``method`` request
+        to ``path``; return ``(results, that request)``."""
+        results = self._send(**kwargs)
+        self.assertEqual([(r.method, r.path) for r in self.emulator.received], [(method, path)])
+        return results, self.emulator.received[0]
+
+    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", **kwargs):
+        """Send one message ``ref`` through ``provider`` (default ``self.provider``); return its result."""
+        results = (provider or self.provider).send([OutgoingSms(ref, number, body, **kwargs)])
+        self.assertEqual([r.ref for r in results], [ref])
+        return results[0]
 
     def _assert_failed_result(self, result, failure_type, contains):
         """``result`` is a failure of ``failure_type`` whose message contains ``contains``."""
@@ -64,6 +110,75 @@ class OddAnswersMixin:
         self.assertEqual(results[0].ref, "ref1")
         self._assert_failed_result(results[0], failure_type, contains)
 
+    def _assert_all_failed(self, results, failure_type, contains):
+        """Every result of ``results`` (at least one) is a failure of ``failure_type`` saying ``contains``."""
+        self.assertTrue(results)
+        for result in results:
+            self._assert_failed_result(result, failure_type, contains)
+
+    def _assert_answer_fails(self, answer, failure_type, contains):
+        """The provider answers ``answer`` (an :class:`EmulatorResponse`) to one message: a failure of
+        ``failure_type`` saying ``contains``."""
+        self.emulator.answer_next(answer)
+        self._assert_failed(self._send(), failure_type, contains)
+
+    def _assert_credit_runs_out(self, contains):
+        """With credit for one message, the first is sent and the second fails (sms_credit, ``contains``)."""
+        self.emulator.credits = 1
+        self.assertTrue(self._send()[0].ok)
+        self._assert_failed(self._send(), "sms_credit", contains)
+
+    def _assert_missing_credential(self, label, **config):
+        """A send with a required credential left empty (``config``) fails (sms_acc) naming its ``label``,
+        without any request."""
+        self._assert_failed(self._send(provider=self._provider(**config)), "sms_acc", f"Missing credentials: {label}")
+        self.assertEqual(self.emulator.received, [])
+
+    def _assert_balance(self, expected, method, path):
+        """``get_balance()`` is ``expected``, read with a ``method`` request to ``path``; return that request."""
+        self.assertEqual(self.provider.get_balance(), expected)
+        request = self.emulator.received[-1]
+        self.assertEqual((request.method, request.path), (method, path))
+        return request
+
+    def _assert_provider_error(self, failure_type, call, *args):
+        """``call(*args)`` raises ProviderError of ``failure_type``; return the error."""
+        with self.assertRaises(ProviderError) as caught:
+            call(*args)
+        self.assertEqual(caught.exception.failure_type, failure_type)
+        return caught.exception
+
+    def _assert_one_request_per_message(self, count=3):
+        """``batch_size`` 1: ``count`` messages sent at once make ``count`` requests, each accepted under an
+        id of its own; return the results."""
+        self.assertEqual(self.connector_class.batch_size, 1)
+        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(count)])
+        self.assertEqual(len(self.emulator.received), count)
+        self.assertEqual([r.ref for r in results], [f"r{i}" for i in range(count)])
+        self.assertTrue(all(r.ok for r in results))
+        self.assertEqual(len({r.provider_id for r in results}), count)
+        return results
+
+    def _assert_no_balance_nor_reports(self):
+        """Without balance call nor delivery reports: asking for either fails, and so does testing the
+        connection (it would take sending an SMS); nothing reaches the provider."""
+        self.assertFalse(self.connector_class.has_balance)
+        self.assertFalse(self.connector_class.has_delivery_reports)
+        self.assertRaises(ProviderError, self.provider.get_balance)
+        error = self._assert_provider_error("unknown", self.provider.test_connection)
+        self.assertIn("only be tested by sending", str(error))
+        self.assertRaises(ValueError, self.provider.parse_delivery_report, {"id": "1"}, {})
+        self.assertEqual(self.emulator.received, [])
+
+    # -- the odd answers ------------------------------------------------------
+    def odd_answer_messages(self):
+        """What the odd-answer cases send (every message of it must fail)."""
+        return [OutgoingSms("ref1", "+33612345678", "Hello")]
+
+    def expected_failure_type(self, odd_answer):
+        """The failure type expected for ``odd_answer`` (the test name without ``test_``)."""
+        return FAILURE_SERVER
+
     def _send_odd(self, odd_answer, connector=None, contains=""):
         """Send :meth:`odd_answer_messages` and check each one failed with the expected failure type
         and an error message containing ``contains``; return the results."""
@@ -74,10 +189,13 @@ class OddAnswersMixin:
             self._assert_failed_result(result, self.expected_failure_type(odd_answer), contains)
         return results
 
-    # -- the odd answers ------------------------------------------------------
     def test_http_500(self):
         self.emulator.mode = "http500"
-        self._send_odd("http_500", contains=self.http_500_message)
+        for result in self._send_odd("http_500", contains="HTTP 500"):
+            self.assertIn(
+                result.error_message,
+                ("Provider answered HTTP 500", "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"),
+            )
 
     def test_dropped_connection(self):
         self.emulator.mode = "drop"
@@ -97,22 +215,21 @@ class OddAnswersMixin:
         self._send_odd("tls_error", connector, "Provider unreachable: TLS/SSL")
 
     def test_invalid_json(self):
-        self.emulator.answer_next(EmulatorResponse(self.success_status, self.truncated_json, "application/json"))
-        excerpt = " ".join(self.truncated_json.split())
-        self._send_odd(
-            "invalid_json", contains=f"Unexpected answer from provider (HTTP {self.success_status}): {excerpt}"
-        )
+        status, truncated_json = self.success_answer
+        self.emulator.answer_next(EmulatorResponse(status, truncated_json, "application/json"))
+        excerpt = " ".join(truncated_json.split())
+        self._send_odd("invalid_json", contains=f"Unexpected answer from provider (HTTP {status}): {excerpt}")
 
     def test_empty_body(self):
-        self.emulator.answer_next(EmulatorResponse(self.success_status, b""))
-        self._send_odd(
-            "empty_body", contains=f"Unexpected answer from provider (HTTP {self.success_status}): empty body"
-        )
+        status = self.success_answer[0]
+        self.emulator.answer_next(EmulatorResponse(status, b""))
+        self._send_odd("empty_body", contains=f"Unexpected answer from provider (HTTP {status}): empty body")
 
     def test_html_page(self):
         page = "<html><body><h1>Maintenance</h1><p>Back soon</p></body></html>"
-        self.emulator.answer_next(EmulatorResponse(self.success_status, page, "text/html"))
-        results = self._send_odd("html_page", contains=f"Unexpected answer from provider (HTTP {self.success_status})")
+        status = self.success_answer[0]
+        self.emulator.answer_next(EmulatorResponse(status, page, "text/html"))
+        results = self._send_odd("html_page", contains=f"Unexpected answer from provider (HTTP {status})")
         for result in results:
             self.assertIn("Maintenance", result.error_message)
             self.assertIn("Back soon", result.error_message)

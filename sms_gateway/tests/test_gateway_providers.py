@@ -2,9 +2,14 @@
 
 from unittest.mock import patch
 
+from lxml import etree
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
 
+from ..models.sms_gateway_account import CREDENTIAL_FIELDS
+from ..providers.base import PROVIDERS
 from .common import SmsGatewayCase
 from .emulators.aspsms import AspsmsEmulator
 from .emulators.base import EmulatorResponse, LoopbackSession
@@ -46,9 +51,7 @@ class GatewayEmulatorCase(SmsGatewayCase):
         self.sessions.clear()
         for emulator in (self.aspsms, self.brevo, self.twilio, self.vonage, self.ovh):
             emulator.reset()
-            emulator.mode = "ok"
             emulator.hang_seconds = 2.0
-            emulator.forced.clear()
             emulator.messages.clear()
 
     CREDENTIALS = {
@@ -70,7 +73,7 @@ class GatewayEmulatorCase(SmsGatewayCase):
                 "provider": provider,
                 "company_id": company.id,
                 "sequence": 1,  # before the company's sandbox account
-                "base_url": emulator.url + ("/v3" if provider == "brevo" else ""),
+                "base_url": emulator.api_url,
                 "timeout": 1.0,
                 **self.CREDENTIALS[provider],
                 **vals,
@@ -246,6 +249,34 @@ class TestGatewayAccount(GatewayEmulatorCase):
             self.assertIn(code, values)
         for code in ("mobimel", "orange", "ovh", "sfr_dmc", "twilio", "vonage"):
             self.assertIn(code, values)
+
+    def test_form_matches_connector_facts(self):
+        """For every registered connector, the account form shows the credentials the connector names, under
+        its labels, required exactly when the connector requires them; any other credential it shows keeps
+        the field's own label and is optional."""
+        arch = self.env["sms.gateway.account"].with_user(self.manager_a).get_views([(False, "form")])
+        nodes = [
+            node
+            for node in etree.fromstring(arch["views"]["form"]["arch"]).iter("field")
+            if node.get("name") in CREDENTIAL_FIELDS
+        ]
+        self.assertTrue(nodes)
+        for node in nodes:  # the test reads each field's own invisible / required expressions
+            self.assertFalse([n for n in node.iterancestors() if n.get("invisible")], node.get("name"))
+        for code, provider_class in PROVIDERS.items():
+            with self.subTest(provider=code):
+                shown = {}
+                for node in nodes:
+                    if safe_eval(node.get("invisible") or "False", {"provider": code}):
+                        continue
+                    self.assertNotIn(node.get("name"), shown, "one field per credential")
+                    required = bool(safe_eval(node.get("required") or "False", {"provider": code}))
+                    shown[node.get("name")] = (node.get("string"), required)
+                labels = provider_class.credential_labels
+                expected = {name: (labels[name], name in provider_class.required_credentials) for name in labels}
+                self.assertEqual({name: shown[name] for name in shown if name in labels}, expected)
+                others = {name: shown[name] for name in shown if name not in labels}
+                self.assertEqual(others, dict.fromkeys(others, (None, False)))
 
     def test_required_credentials(self):
         with self.assertRaisesRegex(ValidationError, "UserKey"):

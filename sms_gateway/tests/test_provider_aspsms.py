@@ -1,62 +1,21 @@
-from odoo.tests import BaseCase, tagged
-
 from ..providers.aspsms import AspsmsProvider
 from ..providers.base import OutgoingSms, ProviderError
 from .emulators.aspsms import AspsmsEmulator
-from .emulators.base import EmulatorResponse, LoopbackSession
-from .provider_common import OddAnswersMixin
+from .emulators.base import EmulatorResponse
+from .provider_common import ProviderTestCase
 
 USERKEY, PASSWORD = "ASPSMSUSERKEY", "secret"
 ACCENTED = "Leçon de ski à 9h, rendez-vous près du télésiège ☃🎿"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestAspsmsProvider(OddAnswersMixin, BaseCase):
-    truncated_json = "{StatusCode: 1"
+class TestAspsmsProvider(ProviderTestCase):
+    """ASPSMS's JSON API: one call per text for up to 1000 recipients, our reference as the
+    TransactionReferenceNumber, the balance call and the pulled delivery notifications."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = AspsmsEmulator(USERKEY, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.authorised_originators = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "username": USERKEY,
-            "password": PASSWORD,
-            "sender": "SkiSchool",
-            "timeout": 2,
-            **config,
-        }
-        return AspsmsProvider(values, session=session)
-
-    def _messages(self, count=1, body="Hello", unicode=False, prefix="ref", number="+41781234{:03d}"):
-        return [OutgoingSms(f"{prefix}{i}", number.format(i), body, unicode=unicode) for i in range(count)]
-
-    def _assert_all_failed(self, results, failure_type, contains):
-        self.assertTrue(results)
-        for result in results:
-            self.assertFalse(result.ok)
-            self.assertFalse(result.provider_id)
-            self.assertEqual(result.failure_type, failure_type)
-            self.assertIn(contains, result.error_message)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
+    connector_class, emulator = AspsmsProvider, AspsmsEmulator(USERKEY, PASSWORD)
+    config = {"username": USERKEY, "password": PASSWORD, "sender": "SkiSchool"}
+    numbers = "+41781234{:03d}"
+    success_answer = (200, "{StatusCode: 1")
 
     def odd_answer_messages(self):
         return self._messages(2)
@@ -148,7 +107,7 @@ class TestAspsmsProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(results[0].error_message, "Authorization failed. (StatusCode 3)")
         self.assertEqual(results[0].failure_type, "sms_acc")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_url_is_a_failure(self):
         results = self._provider(base_url="http://127.0.0.1:notaport").send(self._messages())
         self._assert_all_failed(results, "sms_server", "Provider")
@@ -171,13 +130,9 @@ class TestAspsmsProvider(OddAnswersMixin, BaseCase):
         self.assertIn("42", self.provider.test_connection())
 
     def test_balance_errors(self):
-        with self.assertRaises(ProviderError) as capture:
-            self._provider(username="nobody").get_balance()
-        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self._assert_provider_error("sms_acc", self._provider(username="nobody").get_balance)
         self.emulator.mode = "http500"
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.test_connection()
-        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.test_connection)
         self.emulator.mode = "ok"
         self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "1", "StatusInfo": "OK", "Credits": "n/a"}))
         with self.assertRaises(ProviderError):
@@ -209,9 +164,7 @@ class TestAspsmsProvider(OddAnswersMixin, BaseCase):
         reports = self.provider.fetch_delivery_reports([f"ref{i}" for i in range(5)])
         self.assertEqual(len(self.emulator.received), 3)
         self.assertEqual([r.state for r in reports], ["sent"] * 5)
-        with self.assertRaises(ProviderError) as capture:
-            self._provider(password="wrong").fetch_delivery_reports(["ref0"])
-        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self._assert_provider_error("sms_acc", self._provider(password="wrong").fetch_delivery_reports, ["ref0"])
 
     # -- crash recovery lookup ----------------------------------------------------
     def test_lookup_found_and_not_found(self):
@@ -233,13 +186,9 @@ class TestAspsmsProvider(OddAnswersMixin, BaseCase):
     def test_lookup_errors_raise(self):
         message = OutgoingSms("got1", "+41781111111", "Hi")
         self.provider.send([message])
-        with self.assertRaises(ProviderError) as capture:
-            self._provider(password="wrong").lookup([message])
-        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self._assert_provider_error("sms_acc", self._provider(password="wrong").lookup, [message])
         self.emulator.mode = "http500"
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.lookup([message])
-        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.lookup, [message])
         self.emulator.mode = "ok"
         self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "1", "DeliveryNotifications": "none"}))
         with self.assertRaises(ProviderError):

@@ -1,58 +1,25 @@
-from odoo.tests import BaseCase, tagged
-
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.brevo import BrevoProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.brevo import BrevoEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 API_KEY = "xkeysib-0123456789abcdef"
 ACCENTED = "Votre rendez-vous : mardi à 9h30 — crêpes offertes 🥞 ✨"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestBrevoProvider(OddAnswersMixin, BaseCase):
-    success_status = 201
-    truncated_json = '{"messageId": '
+class TestBrevoProvider(ProviderTestCase):
+    """Brevo's transactional SMS: one JSON call per recipient with the api-key header, its error
+    codes, the account's SMS plan as balance and the webUrl delivery events."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = BrevoEmulator(API_KEY).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.under_validation = False
-        self.emulator.restricted_keys = set()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": f"{self.emulator.url}/v3", "api_key": API_KEY, "sender": "Mairie", "timeout": 2}
-        return BrevoProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", unicode=False, number="+33612345678", ref="r1"):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual(len(results), 1)
-        self.assertEqual(results[0].ref, ref)
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/v3", **config)
+    connector_class, emulator = BrevoProvider, BrevoEmulator(API_KEY)
+    config = {"api_key": API_KEY, "sender": "Mairie"}
+    success_answer = (201, '{"messageId": ')
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
-        result = self._send_one(body=ACCENTED, unicode=True)
+        [result], request = self._send_request("POST", "/v3/transactionalSMS/send", body=ACCENTED, unicode=True)
         self.assertTrue(result.ok)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("POST", "/v3/transactionalSMS/send"))
         self.assertEqual(request.headers["api-key"], API_KEY)
         self.assertIn("application/json", request.headers["content-type"])
         self.assertEqual(
@@ -108,9 +75,7 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
         self._assert_failed_result(self._send_one(), "sms_acc", "account_under_validation")
 
     def test_not_enough_credits(self):
-        self.emulator.credits = 1
-        self.assertTrue(self._send_one().ok)
-        self._assert_failed_result(self._send_one(), "sms_credit", "Not enough credits (not_enough_credits)")
+        self._assert_credit_runs_out("Not enough credits (not_enough_credits)")
         self.assertEqual(len(self.emulator.messages), 1)
 
     def test_invalid_recipient(self):
@@ -135,13 +100,13 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(400, {"code": "bad_request", "message": "  Oops  "}))
         result = self._send_one()
         self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Oops (bad_request)"))
-        self.emulator.answer_next(EmulatorResponse(402, {"message": "Payment required"}))
-        self._assert_failed_result(self._send_one(), "sms_credit", "Payment required")
+        self._assert_answer_fails(
+            EmulatorResponse(402, {"message": "Payment required"}), "sms_credit", "Payment required"
+        )
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_message_id(self):
-        self.emulator.answer_next(EmulatorResponse(201, {"status": "ok"}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(201, {"status": "ok"}), "sms_server", "Unexpected answer")
 
     def test_html_error_page(self):
         self.emulator.answer_next(
@@ -152,17 +117,13 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
         self.assertNotIn("<h1>", result.error_message)
 
     def test_unexpected_status(self):
-        self.emulator.answer_next(EmulatorResponse(204, b""))
-        self._assert_failed_result(self._send_one(), "sms_server", "HTTP 204")
-        self.emulator.answer_next(EmulatorResponse(503, b""))
-        self._assert_failed_result(self._send_one(), "sms_server", "Provider answered HTTP 503")
+        self._assert_answer_fails(EmulatorResponse(204, b""), "sms_server", "HTTP 204")
+        self._assert_answer_fails(EmulatorResponse(503, b""), "sms_server", "Provider answered HTTP 503")
 
     # -- balance --------------------------------------------------------------
     def test_balance(self):
         self.emulator.credits = 123.5
-        self.assertEqual(self.provider.get_balance(), 123.5)
-        request = self.emulator.received[-1]
-        self.assertEqual((request.method, request.path), ("GET", "/v3/account"))
+        request = self._assert_balance(123.5, "GET", "/v3/account")
         self.assertEqual(request.headers["api-key"], API_KEY)
         self.assertIn("123.5", self.provider.test_connection())
 
@@ -171,13 +132,9 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self.provider.get_balance(), 0.0)
 
     def test_balance_errors(self):
-        with self.assertRaises(ProviderError) as capture:
-            self._provider(api_key="wrong").get_balance()
-        self.assertEqual(capture.exception.failure_type, "sms_acc")
+        self._assert_provider_error("sms_acc", self._provider(api_key="wrong").get_balance)
         self.emulator.answer_next(EmulatorResponse(200, "<html>login</html>", "text/html"))
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.get_balance()
-        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.get_balance)
         with self.assertRaises(ProviderError) as capture:
             self._provider(base_url=closed_port_url()).test_connection()
         self.assertIn("connection refused", str(capture.exception))
@@ -186,11 +143,9 @@ class TestBrevoProvider(OddAnswersMixin, BaseCase):
     def test_parse_delivery_report(self):
         cases = {
             "delivered": ("sent", None),
-            "sent": ("pending", None),
-            "accepted": ("pending", None),
+            **dict.fromkeys(("sent", "accepted"), ("pending", None)),
             "soft_bounce": ("error", "sms_not_delivered"),
-            "hard_bounce": ("error", "sms_invalid_destination"),
-            "Hard bounce": ("error", "sms_invalid_destination"),
+            **dict.fromkeys(("hard_bounce", "Hard bounce"), ("error", "sms_invalid_destination")),
             "rejected": ("error", "sms_rejected"),
             "blacklisted": ("error", "sms_not_allowed"),
         }

@@ -1,52 +1,21 @@
 import base64
 
-from odoo.tests import BaseCase, tagged
-
-from ..providers.base import OutgoingSms, ProviderError
 from ..providers.clever import CleverProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.clever import CleverEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 LOGIN, PASSWORD = "clever-login", "clever-pass"
 ACCENTED = "Votre RDV à la MDS de Melun est confirmé pour jeudi 🗓️"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestCleverProvider(OddAnswersMixin, BaseCase):
-    success_status = 201
-    truncated_json = '{"push": {'
+class TestCleverProvider(ProviderTestCase):
+    """Clever's push API: HTTP Basic, one number per push, no message id (our reference stands
+    for it) and errors only told by the HTTP status and an ``errors`` object."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = CleverEmulator(LOGIN, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.expired = False
-        self.emulator.pushes.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": f"{self.emulator.url}/api", "username": LOGIN, "password": PASSWORD, "timeout": 2}
-        return CleverProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/api", **config)
+    connector_class, emulator = CleverProvider, CleverEmulator(LOGIN, PASSWORD)
+    config = {"username": LOGIN, "password": PASSWORD}
+    success_answer = (201, '{"push": {')
 
     # -- success ------------------------------------------------------------
     def test_send_success_uses_our_ref(self):
@@ -75,9 +44,7 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self.emulator.received[-1].json["datas"]["encodage"], 7)
 
     def test_one_number_per_call(self):
-        self.assertEqual(CleverProvider.batch_size, 1)
-        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)])
-        self.assertEqual(len(self.emulator.received), 3)
+        results = self._assert_one_request_per_message()
         self.assertEqual([r.provider_id for r in results], ["r0", "r1", "r2"])
         self.assertEqual([p["number_list"] for p in self.emulator.pushes], [f"+3361234567{i}" for i in range(3)])
 
@@ -104,19 +71,18 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
         self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Invalid value. (HTTP 400)"))
 
     def test_status_without_words(self):
-        self.emulator.answer_next(EmulatorResponse(402, b""))
-        self._assert_failed_result(self._send_one(), "sms_credit", "Provider answered HTTP 402")
+        self._assert_answer_fails(EmulatorResponse(402, b""), "sms_credit", "Provider answered HTTP 402")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_push_error_without_sms(self):
-        self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}))
-        self._assert_failed_result(self._send_one(), "sms_server", "numero invalide")
+        self._assert_answer_fails(
+            EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}), "sms_server", "numero invalide"
+        )
         self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 1, "error": None}}))
         self.assertTrue(self._send_one().ok)
 
     def test_success_without_push(self):
-        self.emulator.answer_next(EmulatorResponse(201, {"ok": True}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(201, {"ok": True}), "sms_server", "Unexpected answer")
 
     def test_html_error_page(self):
         self.emulator.answer_next(EmulatorResponse(400, "<html><body>Bad Request</body></html>", "text/html"))
@@ -126,10 +92,4 @@ class TestCleverProvider(OddAnswersMixin, BaseCase):
 
     # -- no balance ---------------------------------------------------------------
     def test_no_balance_nor_reports(self):
-        self.assertFalse(CleverProvider.has_balance)
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.test_connection()
-        self.assertIn("only be tested by sending", str(capture.exception))
-        with self.assertRaises(ValueError):
-            self.provider.parse_delivery_report({"id": "1"})
-        self.assertEqual(self.emulator.received, [])
+        self._assert_no_balance_nor_reports()

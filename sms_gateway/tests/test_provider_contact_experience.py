@@ -1,59 +1,26 @@
-from odoo.tests import BaseCase, tagged
-
-from ..providers.base import OutgoingSms, ProviderError
 from ..providers.contact_experience import ContactExperienceProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.contact_experience import INVALID_NUMBER, ContactExperienceEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 DEV_CODE = "DEVCODE-123"
 ACCENTED = "Votre dossier RSA est complet ✔ Prochain rendez-vous : lundi à 10h 😊"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
-    truncated_json = '{"list": [{"id": "1"'
+class TestContactExperienceProvider(ProviderTestCase):
+    """Contact Experience's GET call: the devCode in the query, the reply e-mail address as
+    emetteur, KO answers with trailing spaces and the id in the first item of the list."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = ContactExperienceEmulator(DEV_CODE).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": f"{self.emulator.url}/ccv/webServicesCCV/SMS",
-            "api_key": DEV_CODE,
-            "sender": "rdv@departement.example.fr",
-            "timeout": 2,
-        }
-        return ContactExperienceProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/ccv/webServicesCCV/SMS", **config)
+    connector_class, emulator = ContactExperienceProvider, ContactExperienceEmulator(DEV_CODE)
+    config = {"api_key": DEV_CODE, "sender": "rdv@departement.example.fr"}
+    success_answer = (200, '{"list": [{"id": "1"')
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
-        result = self._send_one(body=ACCENTED, unicode=True)
+        [result], request = self._send_request(
+            "GET", "/ccv/webServicesCCV/SMS/sendSms.php", body=ACCENTED, unicode=True
+        )
         self.assertTrue(result.ok)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("GET", "/ccv/webServicesCCV/SMS/sendSms.php"))
         self.assertEqual(
             request.query,
             {
@@ -73,11 +40,7 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self.emulator.received[0].query["msg"], "Crème brûlée 🍮")
 
     def test_one_number_per_call(self):
-        self.assertEqual(ContactExperienceProvider.batch_size, 1)
-        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)])
-        self.assertEqual(len(self.emulator.received), 3)
-        self.assertTrue(all(r.ok for r in results))
-        self.assertEqual(len({r.provider_id for r in results}), 3)
+        self._assert_one_request_per_message()
 
     # -- documented errors ----------------------------------------------------
     def test_bad_dev_code(self):
@@ -96,7 +59,7 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
             self._send_one(self._provider(sender="not-an-email")), "sms_server", "Invalid emetteur"
         )
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_shapes(self):
         for body in (
             {"size": 1, "total": None, "list": [], "httpStatusCode": 201},
@@ -119,15 +82,8 @@ class TestContactExperienceProvider(OddAnswersMixin, BaseCase):
         self._assert_failed_result(result, "sms_server", "Warning : mysql_connect()")
 
     def test_unexpected_status(self):
-        self.emulator.answer_next(EmulatorResponse(403, "Forbidden"))
-        self._assert_failed_result(self._send_one(), "sms_server", "Provider answered HTTP 403")
+        self._assert_answer_fails(EmulatorResponse(403, "Forbidden"), "sms_server", "Provider answered HTTP 403")
 
     # -- no balance ---------------------------------------------------------------
     def test_no_balance_nor_reports(self):
-        self.assertFalse(ContactExperienceProvider.has_balance)
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.test_connection()
-        self.assertIn("only be tested by sending", str(capture.exception))
-        with self.assertRaises(ValueError):
-            self.provider.parse_delivery_report({"id": "1"})
-        self.assertEqual(self.emulator.received, [])
+        self._assert_no_balance_nor_reports()

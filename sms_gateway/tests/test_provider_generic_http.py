@@ -1,13 +1,11 @@
 import base64
 import json
 
-from odoo.tests import BaseCase, tagged
-
 from ..providers.base import ProviderError
 from ..providers.generic_http import _MISSING, GenericHttpProvider, json_path
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.generic_http import GenericHttpEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 ACCENTED = "Fermeture exceptionnelle de la médiathèque jeudi — désolé 😕"
 JSON_PARAMS = json.dumps(
@@ -15,34 +13,13 @@ JSON_PARAMS = json.dumps(
 )
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
-    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
-    odd_timeout = 0.5
-    truncated_json = '{"status": 100,'
+class TestGenericHttpProvider(ProviderTestCase):
+    """The generic connector against three typical gateways (JSON POST, GET with a query
+    parameter key, form POST with a text answer) and every way its settings can be wrong."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = GenericHttpEmulator().start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.auth = ("header", "X-Api-Key", "k-123")
-        self.emulator.credits = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._json_provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"sender": "Mairie", "timeout": 2, "username": "user", "password": "pw", "api_key": "k-123", **config}
-        return GenericHttpProvider(values, session=session)
+    connector_class, emulator = GenericHttpProvider, GenericHttpEmulator(("header", "X-Api-Key", "k-123"))
+    config = {"sender": "Mairie", "username": "user", "password": "pw", "api_key": "k-123"}
+    success_answer = (200, '{"status": 100,')
 
     def _json_provider(self, **config):
         return self._provider(
@@ -64,9 +41,7 @@ class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
 
     # -- the three dialects ---------------------------------------------------
     def test_post_json_header_auth(self):
-        results = self._send(body=ACCENTED, unicode=True)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("POST", "/sms/json"))
+        results, request = self._send_request("POST", "/sms/json", body=ACCENTED, unicode=True)
         self.assertEqual(request.headers["x-api-key"], "k-123")
         self.assertIn("application/json", request.headers["content-type"])
         self.assertEqual(
@@ -87,9 +62,7 @@ class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
             generic_success_rule="json:status==1",
             generic_message_id_path="ticket",
         )
-        results = self._send(body=ACCENTED, provider=provider)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("GET", "/send"))
+        results, request = self._send_request("GET", "/send", body=ACCENTED, provider=provider)
         self.assertEqual(
             request.query,
             {"text": ACCENTED, "to": "33612345678", "sender": "Mairie", "pushtype": "alert", "token": "k-123"},
@@ -153,8 +126,7 @@ class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
 
     def test_wrong_key_and_payment_required(self):
         self._assert_failed(self._send(provider=self._json_provider(api_key="wrong")), "sms_acc", "HTTP 401")
-        self.emulator.answer_next(EmulatorResponse(402, {"error": "Payment required"}))
-        self._assert_failed(self._send(), "sms_credit", "HTTP 402")
+        self._assert_answer_fails(EmulatorResponse(402, {"error": "Payment required"}), "sms_credit", "HTTP 402")
 
     # -- configuration errors -------------------------------------------------
     def test_invalid_configurations(self):
@@ -185,10 +157,9 @@ class TestGenericHttpProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self.emulator.received, [], "nothing sent with a bad configuration")
         self.assertIn("Configuration valid", self.provider.test_connection())
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_redirect_not_followed(self):
-        self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
-        self._assert_failed(self._send(), "sms_server", "HTTP 302")
+        self._assert_answer_fails(EmulatorResponse(302, b"", headers={"Location": "/login"}), "sms_server", "HTTP 302")
 
     # -- helpers --------------------------------------------------------------
     def test_json_path(self):

@@ -1,65 +1,27 @@
 import base64
 import urllib.parse
 
-from odoo.tests import BaseCase, tagged
-
-from ..providers.base import OutgoingSms, ProviderError
 from ..providers.linkmobility import LinkMobilityProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.linkmobility import INVALID_NUMBER, UNROUTABLE_NUMBER, LinkMobilityEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 USERNAME, PASSWORD = "ipxuser", "ipx-pässword"
 ACCENTED = "Rendez-vous confirmé à la mairie, 14h ✅ Ça marche ? 👍"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
-    truncated_json = "{responseCode:0"
+class TestLinkMobilityProvider(ProviderTestCase):
+    """Link Mobility's IPX REST call: a UTF-8 form with HTTP Basic, the originator's TON chosen
+    from the sender, responseCode errors and one id per segment."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = LinkMobilityEmulator(USERNAME, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.campaigns = set()
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": f"{self.emulator.url}/restapi/v1",
-            "username": USERNAME,
-            "password": PASSWORD,
-            "sender": "RDV Mairie",
-            "timeout": 2,
-        }
-        return LinkMobilityProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", number="+33612345678", ref="r1", unicode=False):
-        results = (provider or self.provider).send([OutgoingSms(ref, number, body, unicode=unicode)])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/restapi/v1", **config)
+    connector_class, emulator = LinkMobilityProvider, LinkMobilityEmulator(USERNAME, PASSWORD)
+    config = {"username": USERNAME, "password": PASSWORD, "sender": "RDV Mairie"}
+    success_answer = (200, "{responseCode:0")
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
-        result = self._send_one(body=ACCENTED, unicode=True)
+        [result], request = self._send_request("POST", "/restapi/v1/sms/send", body=ACCENTED, unicode=True)
         self.assertTrue(result.ok)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("POST", "/restapi/v1/sms/send"))
         self.assertIn("application/x-www-form-urlencoded; charset=UTF-8", request.headers["content-type"])
         expected_auth = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         self.assertIn(request.headers["authorization"], ("Basic " + expected_auth,))
@@ -94,11 +56,7 @@ class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
         self.assertNotIn("originatorTON", self.emulator.received[-1].form)
 
     def test_one_destination_per_call(self):
-        self.assertEqual(LinkMobilityProvider.batch_size, 1)
-        results = self.provider.send([OutgoingSms(f"r{i}", f"+3361234567{i}", "Hi") for i in range(3)])
-        self.assertEqual(len(self.emulator.received), 3)
-        self.assertTrue(all(r.ok for r in results))
-        self.assertEqual(len({r.provider_id for r in results}), 3)
+        self._assert_one_request_per_message()
 
     # -- documented errors ----------------------------------------------------
     def test_wrong_password(self):
@@ -117,9 +75,7 @@ class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
         self._assert_failed_result(self._send_one(number=UNROUTABLE_NUMBER), "sms_server", "Unable to route message")
 
     def test_too_low_balance(self):
-        self.emulator.credits = 1
-        self.assertTrue(self._send_one().ok)
-        self._assert_failed_result(self._send_one(), "sms_credit", "Too low balance (responseCode 18)")
+        self._assert_credit_runs_out("Too low balance (responseCode 18)")
 
     def test_concatenation_limit(self):
         result = self._send_one(self._provider(max_concatenated=2), body="y" * 400)
@@ -136,24 +92,17 @@ class TestLinkMobilityProvider(OddAnswersMixin, BaseCase):
         result = self._send_one()
         self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Odd thing (responseCode 42)"))
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_ids(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"responseCode": 0, "responseMessage": "Success"}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"responseCode": 0, "responseMessage": "Success"}), "sms_server", "Unexpected answer"
+        )
 
     def test_unexpected_status(self):
-        self.emulator.answer_next(EmulatorResponse(404, "<html>Not Found</html>", "text/html"))
-        self._assert_failed_result(self._send_one(), "sms_server", "Provider answered HTTP 404")
+        self._assert_answer_fails(
+            EmulatorResponse(404, "<html>Not Found</html>", "text/html"), "sms_server", "Provider answered HTTP 404"
+        )
 
     # -- no balance, no reports -------------------------------------------------
     def test_no_balance_nor_reports(self):
-        self.assertFalse(LinkMobilityProvider.has_balance)
-        self.assertFalse(LinkMobilityProvider.has_delivery_reports)
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.test_connection()
-        self.assertIn("only be tested by sending", str(capture.exception))
-        with self.assertRaises(ProviderError):
-            self.provider.get_balance()
-        with self.assertRaises(ValueError):
-            self.provider.parse_delivery_report({"messageId": "1-1"})
-        self.assertEqual(self.emulator.received, [], "no request for a test without a call")
+        self._assert_no_balance_nor_reports()

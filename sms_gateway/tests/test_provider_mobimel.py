@@ -1,51 +1,23 @@
-from odoo.tests import BaseCase, tagged
-
-from ..providers.base import ProviderError
 from ..providers.mobimel import MobimelProvider, classify_errors
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.mobimel import MobimelEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 KEY = "mobimel-key"
 ACCENTED = "Cantine : menu spécial fête de l'école vendredi 🎈 Bon appétit !"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestMobimelProvider(OddAnswersMixin, BaseCase):
-    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
-    odd_timeout = 0.5
-    truncated_json = '{"resultat": 1'
+class TestMobimelProvider(ProviderTestCase):
+    """Mobimel's GET API: the key in the query, a ``resultat`` flag without message id, and
+    ``erreurs`` read through Mobimel's code table and a few keywords."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = MobimelEmulator(KEY).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": self.emulator.url, "api_key": KEY, "sender": "Mairie", "timeout": 2, **config}
-        return MobimelProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
+    connector_class, emulator = MobimelProvider, MobimelEmulator(KEY)
+    config = {"api_key": KEY, "sender": "Mairie"}
+    success_answer = (200, '{"resultat": 1')
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
-        results = self._send(body=ACCENTED, unicode=True)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("GET", "/api/envoyer/sms"))
+        results, request = self._send_request("GET", "/api/envoyer/sms", body=ACCENTED, unicode=True)
         self.assertEqual(
             request.query,
             {
@@ -71,8 +43,7 @@ class TestMobimelProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self._send()[0].provider_id, "987654")
 
     def test_missing_key(self):
-        self._assert_failed(self._send(provider=self._provider(api_key=" ")), "sms_acc", "API key is required")
-        self.assertEqual(self.emulator.received, [])
+        self._assert_missing_credential("Clé API (key)", api_key=" ")
 
     # -- documented errors ------------------------------------------------------
     def test_wrong_key(self):
@@ -82,9 +53,7 @@ class TestMobimelProvider(OddAnswersMixin, BaseCase):
         self._assert_failed(self._send(number="+33600000009"), "sms_number_format", "Numéro de destinataire invalide")
 
     def test_credit_runs_out(self):
-        self.emulator.credits = 1
-        self.assertTrue(self._send()[0].ok)
-        self._assert_failed(self._send(), "sms_credit", "Crédit insuffisant")
+        self._assert_credit_runs_out("Crédit insuffisant")
 
     def test_sender_too_long(self):
         self._assert_failed(self._send(provider=self._provider(sender="MairieDeVilleneuve")), "sms_acc", "expéditeur")
@@ -107,22 +76,15 @@ class TestMobimelProvider(OddAnswersMixin, BaseCase):
                 self.assertEqual(result.failure_type, failure_type)
                 self.assertTrue(result.error_message)
         self.assertEqual(classify_errors("  Erreur   inconnue "), ("sms_server", "Erreur inconnue"))
-        self.emulator.answer_next(EmulatorResponse(200, {"resultat": 0}))
-        self._assert_failed(self._send(), "sms_server", "no error given")
+        self._assert_answer_fails(EmulatorResponse(200, {"resultat": 0}), "sms_server", "no error given")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_unexpected_resultat(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"resultat": 2}))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"resultat": 2}), "sms_server", "Unexpected answer")
 
     def test_http_403(self):
-        self.emulator.answer_next(EmulatorResponse(403, "Forbidden", "text/plain"))
-        self._assert_failed(self._send(), "sms_acc", "HTTP 403")
+        self._assert_answer_fails(EmulatorResponse(403, "Forbidden", "text/plain"), "sms_acc", "HTTP 403")
 
     # -- no balance, no DLR ---------------------------------------------------
     def test_no_balance_nor_reports(self):
-        self.assertFalse(MobimelProvider.has_balance)
-        with self.assertRaises(ProviderError):
-            self.provider.test_connection()
-        with self.assertRaises(ValueError):
-            self.provider.parse_delivery_report({"id": "1"}, {})
+        self._assert_no_balance_nor_reports()

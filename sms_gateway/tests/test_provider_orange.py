@@ -1,51 +1,23 @@
-from odoo.tests import BaseCase, tagged
-
-from ..providers.base import ProviderError
 from ..providers.orange import OrangeProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.orange import OrangeEmulator
-from .provider_common import OddAnswersMixin
+from .provider_common import ProviderTestCase
 
 TOKEN = "orange-token"
 ACCENTED = "Collecte des encombrants demain : sortez-les avant 6h ♻️ Merci !"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestOrangeProvider(OddAnswersMixin, BaseCase):
-    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
-    odd_timeout = 0.5
-    truncated_json = '{"id": '
+class TestOrangeProvider(ProviderTestCase):
+    """Orange's API Light: one UTF-8 form per message, the diffusion's identifier as the whole
+    answer, and errors classified by status and words (no error codes are published)."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = OrangeEmulator(TOKEN).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {"base_url": self.emulator.url, "api_key": TOKEN, "sender": "IGNORED", "timeout": 2, **config}
-        return OrangeProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
+    connector_class, emulator = OrangeProvider, OrangeEmulator(TOKEN)
+    config = {"api_key": TOKEN, "sender": "IGNORED"}
+    success_answer = (200, '{"id": ')
 
     # -- success ------------------------------------------------------------
     def test_send_unicode_success(self):
-        results = self._send(body=ACCENTED, unicode=True)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("POST", "/api/light/diffusions/sms"))
+        results, request = self._send_request("POST", "/api/light/diffusions/sms", body=ACCENTED, unicode=True)
         self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
         self.assertEqual(request.form, {"token": TOKEN, "to": "+33612345678", "msg": ACCENTED, "xcharset": "true"})
         self.assertEqual(request.query, {})
@@ -75,8 +47,7 @@ class TestOrangeProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(self._send()[0].provider_id, "abc-123")
 
     def test_missing_token(self):
-        self._assert_failed(self._send(provider=self._provider(api_key="")), "sms_acc", "token is required")
-        self.assertEqual(self.emulator.received, [])
+        self._assert_missing_credential("Token (API Light)", api_key="")
 
     # -- documented errors ------------------------------------------------------
     def test_wrong_token(self):
@@ -87,32 +58,31 @@ class TestOrangeProvider(OddAnswersMixin, BaseCase):
         self._assert_failed(self._send(number="+33600000009"), "sms_number_format", "Invalid msisdn +33600000009")
 
     def test_credit_runs_out(self):
-        self.emulator.credits = 1
-        self.assertTrue(self._send()[0].ok)
-        self._assert_failed(self._send(), "sms_credit", "Insufficient credit (HTTP 402")
+        self._assert_credit_runs_out("Insufficient credit (HTTP 402")
 
     def test_other_error_is_transient_and_stripped(self):
-        self.emulator.answer_next(EmulatorResponse(400, {"message": "  Diffusion   refusée ", "logId": "L1"}))
-        self._assert_failed(self._send(), "sms_server", "Diffusion refusée (HTTP 400, logId L1)")
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"message": "  Diffusion   refusée ", "logId": "L1"}),
+            "sms_server",
+            "Diffusion refusée (HTTP 400, logId L1)",
+        )
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_json_error(self):
-        self.emulator.answer_next(EmulatorResponse(400, '{"message": ', "application/json"))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer from provider (HTTP 400)")
+        self._assert_answer_fails(
+            EmulatorResponse(400, '{"message": ', "application/json"),
+            "sms_server",
+            "Unexpected answer from provider (HTTP 400)",
+        )
 
     def test_plain_text_served_as_html(self):
-        self.emulator.answer_next(EmulatorResponse(200, "Maintenance", "text/html; charset=utf-8"))
-        self._assert_failed(self._send(), "sms_server", "Maintenance")
+        self._assert_answer_fails(
+            EmulatorResponse(200, "Maintenance", "text/html; charset=utf-8"), "sms_server", "Maintenance"
+        )
 
     def test_json_object_without_id(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"status": "ok"}))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"status": "ok"}), "sms_server", "Unexpected answer")
 
     # -- no balance, no DLR ---------------------------------------------------
     def test_no_balance_nor_reports(self):
-        self.assertFalse(OrangeProvider.has_balance)
-        self.assertFalse(OrangeProvider.has_delivery_reports)
-        with self.assertRaises(ProviderError):
-            self.provider.get_balance()
-        with self.assertRaises(ValueError):
-            self.provider.parse_delivery_report({"id": "1"}, {})
+        self._assert_no_balance_nor_reports()

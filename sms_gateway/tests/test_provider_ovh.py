@@ -1,67 +1,21 @@
-from odoo.tests import BaseCase, tagged
-
-from ..providers.base import OutgoingSms, ProviderError
+from ..providers.base import OutgoingSms
 from ..providers.dispatch import send_all
 from ..providers.ovh import OvhProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.ovh import OvhEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 ACCOUNT, LOGIN, PASSWORD = "sms-ab12345-1", "odoo", "s3cret"
 ACCENTED = "Votre RDV à la mairie : jeudi 9h, n'oubliez pas l'attestation œuvre ✅"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestOvhProvider(OddAnswersMixin, BaseCase):
-    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
-    odd_timeout = 0.5
-    truncated_json = '{"status":100,"SmsIds":['
+class TestOvhProvider(ProviderTestCase):
+    """OVH's http2sms: one GET per text for several numbers, JSON or text answers, the credit left
+    in every answer, a refused number retried alone, and the delivery callbacks."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = OvhEmulator(ACCOUNT, LOGIN, PASSWORD).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.credits = None
-        self.emulator.authorised_senders = None
-        self.emulator.ids_key = "SmsIds"
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "service_id": ACCOUNT,
-            "username": LOGIN,
-            "password": PASSWORD,
-            "sender": "MAIRIE",
-            "timeout": 2,
-            **config,
-        }
-        return OvhProvider(values, session=session)
-
-    def _messages(self, count=1, body="Hello", unicode=False, number="+33612345{:03d}"):
-        return [OutgoingSms(f"ref{i}", number.format(i), body, unicode=unicode) for i in range(count)]
-
-    def _assert_all_failed(self, results, failure_type, contains):
-        self.assertTrue(results)
-        for result in results:
-            self.assertFalse(result.ok)
-            self.assertFalse(result.provider_id)
-            self.assertEqual(result.failure_type, failure_type)
-            self.assertIn(contains, result.error_message)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
+    connector_class, emulator = OvhProvider, OvhEmulator(ACCOUNT, LOGIN, PASSWORD)
+    config = {"service_id": ACCOUNT, "username": LOGIN, "password": PASSWORD, "sender": "MAIRIE"}
+    success_answer = (200, '{"status":100,"SmsIds":[')
 
     def odd_answer_messages(self):
         return self._messages(2)
@@ -164,7 +118,7 @@ class TestOvhProvider(OddAnswersMixin, BaseCase):
 
     def test_missing_credentials(self):
         results = self._provider(service_id="").send(self._messages())
-        self._assert_all_failed(results, "sms_acc", "required")
+        self._assert_all_failed(results, "sms_acc", "Missing credentials: SMS account (sms-xx1234-1)")
         self.assertEqual(self.emulator.received, [])
 
     def test_sender_not_found(self):
@@ -192,7 +146,7 @@ class TestOvhProvider(OddAnswersMixin, BaseCase):
         self.emulator.answer_next(EmulatorResponse(200, {"status": 999, "message": "  Weird   thing "}))
         self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Weird thing (OVH status 999)")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_json_served_as_text_json(self):
         self.emulator.answer_next(EmulatorResponse(200, '{"status":100,"SmsIds":[', "text/json"))
         self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer from provider")
@@ -203,9 +157,7 @@ class TestOvhProvider(OddAnswersMixin, BaseCase):
 
     # -- balance / connection test --------------------------------------------
     def test_balance_only_after_send(self):
-        with self.assertRaises(ProviderError) as caught:
-            self.provider.get_balance()
-        self.assertEqual(caught.exception.failure_type, "unknown")
+        self._assert_provider_error("unknown", self.provider.get_balance)
         self.assertFalse(OvhProvider.has_balance)
 
     def test_connection(self):
@@ -213,12 +165,8 @@ class TestOvhProvider(OddAnswersMixin, BaseCase):
         query = self.emulator.received[-1].query
         self.assertEqual(set(query), {"account", "login", "password", "contentType"}, "nothing sent")
         self.assertEqual(self.emulator.messages, {})
-        with self.assertRaises(ProviderError) as caught:
-            self._provider(password="nope").test_connection()
-        self.assertEqual(caught.exception.failure_type, "sms_acc")
-        with self.assertRaises(ProviderError) as caught:
-            self._provider(base_url=closed_port_url()).test_connection()
-        self.assertEqual(caught.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_acc", self._provider(password="nope").test_connection)
+        self._assert_provider_error("sms_server", self._provider(base_url=closed_port_url()).test_connection)
 
     # -- delivery reports -----------------------------------------------------
     def test_parse_delivery_report(self):

@@ -1,71 +1,30 @@
 import json
 from datetime import datetime, timedelta
 
-from odoo.tests import BaseCase, tagged
-
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.sfr_dmc import SfrDmcProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.sfr_dmc import INVALID_NUMBER, UNDELIVERED_NUMBER, SfrDmcEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 SERVICE_ID, PASSWORD, SPACE_ID = "svc123", "pw-sfr", "4242"
 ACCENTED = "Collecte des encombrants jeudi — pensez à sortir vos objets 🛋️"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
-    truncated_json = "{success:true"
+class TestSfrDmcProvider(ProviderTestCase):
+    """SFR DMC's JsonService: two JSON-encoded parameters, failures as HTTP 200 with
+    ``success: false``, the media chosen from the text, pushcra reports and the pulled CRA."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = SfrDmcEmulator(SERVICE_ID, PASSWORD, SPACE_ID).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.messages.clear()
-        self.emulator.dates.clear()
-        self.emulator.cra_statuses.clear()
-        self.emulator.cra_page_size = 1000
-        self.emulator.cra_json = False
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": f"{self.emulator.url}/DmcWS/1.5.8/JsonService",
-            "service_id": SERVICE_ID,
-            "password": PASSWORD,
-            "space_id": SPACE_ID,
-            "sender": "MAIRIE",
-            "timeout": 2,
-        }
-        return SfrDmcProvider({**values, **config}, session=session)
-
-    def _send_one(self, provider=None, body="Hello", unicode=False, segments=1, number="+33612345678", ref="r1"):
-        message = OutgoingSms(ref, number, body, unicode=unicode, segments=segments)
-        results = (provider or self.provider).send([message])
-        self.assertEqual([r.ref for r in results], [ref])
-        return results[0]
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=f"{root_url}/DmcWS/1.5.8/JsonService", **config)
+    connector_class, emulator = SfrDmcProvider, SfrDmcEmulator(SERVICE_ID, PASSWORD, SPACE_ID)
+    config = {"service_id": SERVICE_ID, "password": PASSWORD, "space_id": SPACE_ID, "sender": "MAIRIE"}
+    success_answer = (200, "{success:true")
 
     # -- success ------------------------------------------------------------
     def test_send_success(self):
-        result = self._send_one(body=ACCENTED, unicode=True)
-        self.assertTrue(result.ok)
-        request = self.emulator.received[0]
-        self.assertEqual(
-            (request.method, request.path), ("POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/addSingleCall")
+        [result], request = self._send_request(
+            "POST", "/DmcWS/1.5.8/JsonService/MessagesUnitairesWS/addSingleCall", body=ACCENTED, unicode=True
         )
+        self.assertTrue(result.ok)
         self.assertEqual(set(request.form), {"authenticate", "messageUnitaire"})
         self.assertEqual(
             json.loads(request.form["authenticate"]),
@@ -120,19 +79,18 @@ class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(
             (result.failure_type, result.error_message), ("sms_credit", "Crédit épuisé (CREDIT_EXHAUSTED)")
         )
-        self.emulator.answer_next(EmulatorResponse(200, {"success": False, "errorCode": "SOMETHING"}))
-        self._assert_failed_result(self._send_one(), "sms_server", "SOMETHING")
-        self.emulator.answer_next(EmulatorResponse(200, {"success": False}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"success": False, "errorCode": "SOMETHING"}), "sms_server", "SOMETHING"
+        )
+        self._assert_answer_fails(EmulatorResponse(200, {"success": False}), "sms_server", "Unexpected answer")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_must_be_checked(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"response": 123}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
-        self.emulator.answer_next(EmulatorResponse(200, {"success": "true", "response": 123}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
-        self.emulator.answer_next(EmulatorResponse(200, {"success": True}))
-        self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"response": 123}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"success": "true", "response": 123}), "sms_server", "Unexpected answer"
+        )
+        self._assert_answer_fails(EmulatorResponse(200, {"success": True}), "sms_server", "Unexpected answer")
 
     def test_wrong_version_path(self):
         result = self._send_one(self._provider(base_url=f"{self.emulator.url}/DmcWS/x/JsonService"))
@@ -163,15 +121,12 @@ class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
 
     def test_parse_pushcra_json(self):
         cases = {
-            "Distribué": ("sent", None),
-            "DELIVERED": ("sent", None),
-            "Envoyé": ("pending", None),
-            "En cours": ("pending", None),
-            "Non distribué": ("error", "sms_not_delivered"),
+            **dict.fromkeys(("Distribué", "DELIVERED"), ("sent", None)),
+            **dict.fromkeys(("Envoyé", "En cours"), ("pending", None)),
+            **dict.fromkeys(("Non distribué", "Echec"), ("error", "sms_not_delivered")),
             "Expiré": ("error", "sms_expired"),
             "Rejeté": ("error", "sms_rejected"),
             "Numéro invalide": ("error", "sms_invalid_destination"),
-            "Echec": ("error", "sms_not_delivered"),
         }
         for status, expected in cases.items():
             payload = self._pushcra(status)
@@ -276,9 +231,7 @@ class TestSfrDmcProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(capture.exception.failure_type, "sms_acc")
         self.assertIn("AUTHENTICATION_FAILED", str(capture.exception))
         self.emulator.mode = "http500"
-        with self.assertRaises(ProviderError) as capture:
-            self.provider.fetch_delivery_reports([call_id])
-        self.assertEqual(capture.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.fetch_delivery_reports, [call_id])
         self.emulator.mode = "ok"
         for odd in (
             EmulatorResponse(200, "Numero;Etat\r\n1;ok\r\n", "text/csv"),  # no ID column

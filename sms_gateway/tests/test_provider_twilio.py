@@ -1,64 +1,29 @@
 import base64
 from datetime import timedelta
 
-from odoo.tests import BaseCase, tagged
-
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.twilio import TwilioProvider, twilio_signature
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.twilio import TwilioEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 SID, TOKEN = "AC0123456789abcdef0123456789abcdef", "auth-token-42"
 ACCENTED = "Rappel : rendez-vous à 9h30 près de l'église, ça marche ? 🎉"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestTwilioProvider(OddAnswersMixin, BaseCase):
-    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
-    success_status = 201
-    odd_timeout = 0.5
-    truncated_json = '{"sid": "SM1'
+class TestTwilioProvider(ProviderTestCase):
+    """Twilio's Messages API: one form per message from a number or a Messaging Service, error
+    codes, the balance call, signed status callbacks and the crash-recovery lookup."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = TwilioEmulator(SID, TOKEN).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.balance = None
-        self.emulator.messages.clear()
-        self.emulator.sent_dates.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "username": SID,
-            "password": TOKEN,
-            "sender": "+15005550006",
-            "timeout": 2,
-            **config,
-        }
-        return TwilioProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
+    connector_class, emulator = TwilioProvider, TwilioEmulator(SID, TOKEN)
+    config = {"username": SID, "password": TOKEN, "sender": "+15005550006"}
+    success_answer = (201, '{"sid": "SM1')
 
     # -- success ------------------------------------------------------------
     def test_send_success_with_from(self):
-        results = self._send(body=ACCENTED, unicode=True)
-        self.assertEqual(len(self.emulator.received), 1)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("POST", f"/2010-04-01/Accounts/{SID}/Messages.json"))
+        results, request = self._send_request(
+            "POST", f"/2010-04-01/Accounts/{SID}/Messages.json", body=ACCENTED, unicode=True
+        )
         self.assertEqual(
             request.headers["authorization"], "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
         )
@@ -115,8 +80,7 @@ class TestTwilioProvider(OddAnswersMixin, BaseCase):
         self._assert_failed(self._send(number="+15005550429"), "sms_server", "Too Many Requests (Twilio error 20429)")
 
     def test_plain_429_is_transient(self):
-        self.emulator.answer_next(EmulatorResponse(429, "Slow down", "text/plain"))
-        self._assert_failed(self._send(), "sms_server", "HTTP 429")
+        self._assert_answer_fails(EmulatorResponse(429, "Slow down", "text/plain"), "sms_server", "HTTP 429")
 
     def test_unknown_error_code_is_transient_and_stripped(self):
         self.emulator.answer_next(
@@ -124,35 +88,27 @@ class TestTwilioProvider(OddAnswersMixin, BaseCase):
         )
         self._assert_failed(self._send(), "sms_server", "Something odd (Twilio error 21999)")
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_redirect_is_not_followed(self):
-        self.emulator.answer_next(EmulatorResponse(302, b"", headers={"Location": "/login"}))
-        self._assert_failed(self._send(), "sms_server", "HTTP 302")
+        self._assert_answer_fails(EmulatorResponse(302, b"", headers={"Location": "/login"}), "sms_server", "HTTP 302")
         self.assertEqual(len(self.emulator.received), 1)
 
     def test_json_without_sid(self):
-        self.emulator.answer_next(EmulatorResponse(201, {"status": "queued"}))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(201, {"status": "queued"}), "sms_server", "Unexpected answer")
 
     # -- balance --------------------------------------------------------------
     def test_balance(self):
         self.emulator.balance = 12.5
-        self.assertEqual(self.provider.get_balance(), 12.5)
-        request = self.emulator.received[-1]
-        self.assertEqual((request.method, request.path), ("GET", f"/2010-04-01/Accounts/{SID}/Balance.json"))
+        request = self._assert_balance(12.5, "GET", f"/2010-04-01/Accounts/{SID}/Balance.json")
         self.assertIn("Basic ", request.headers["authorization"])
         self.assertEqual(self.provider.test_connection(), "Connection OK. Balance: 12.5 USD")
         self._send(body="x" * 200)  # two segments
         self.assertAlmostEqual(self.provider.get_balance(), 12.5 - 2 * 0.0079, places=5)
 
     def test_balance_errors(self):
-        with self.assertRaises(ProviderError) as caught:
-            self._provider(password="wrong").get_balance()
-        self.assertEqual(caught.exception.failure_type, "sms_acc")
+        self._assert_provider_error("sms_acc", self._provider(password="wrong").get_balance)
         self.emulator.answer_next(EmulatorResponse(200, {"currency": "USD"}))
-        with self.assertRaises(ProviderError) as caught:
-            self.provider.get_balance()
-        self.assertEqual(caught.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.get_balance)
         with self.assertRaises(ProviderError) as caught:
             self._provider(base_url=closed_port_url()).test_connection()
         self.assertIn("connection refused", str(caught.exception))
@@ -217,13 +173,9 @@ class TestTwilioProvider(OddAnswersMixin, BaseCase):
 
     def test_lookup_errors_raise(self):
         message = OutgoingSms("r1", "+33612345678", "Hello")
-        with self.assertRaises(ProviderError) as caught:
-            self._provider(password="wrong").lookup([message])
-        self.assertEqual(caught.exception.failure_type, "sms_acc")
+        self._assert_provider_error("sms_acc", self._provider(password="wrong").lookup, [message])
         self.emulator.mode = "http500"
-        with self.assertRaises(ProviderError) as caught:
-            self.provider.lookup([message])
-        self.assertEqual(caught.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.lookup, [message])
         self.emulator.mode = "ok"
         self.emulator.answer_next(EmulatorResponse(200, "not json", "text/plain"))
         with self.assertRaises(ProviderError):
@@ -234,22 +186,18 @@ class TestTwilioProvider(OddAnswersMixin, BaseCase):
         with self.assertRaises(ProviderError) as caught:
             self._provider(base_url=closed_port_url()).lookup([message])
         self.assertIn("connection refused", str(caught.exception))
-        with self.assertRaises(ProviderError) as caught:
-            self._provider(password="").lookup([message])
-        self.assertEqual(caught.exception.failure_type, "sms_acc")
+        self._assert_provider_error("sms_acc", self._provider(password="").lookup, [message])
 
     # -- delivery reports -----------------------------------------------------
     def test_parse_delivery_report(self):
-        cases = [
-            ("queued", None, "pending", None),
-            ("sent", None, "pending", None),
-            ("delivered", None, "sent", None),
-            ("undelivered", "30003", "error", "sms_not_delivered"),
-            ("failed", "30005", "error", "sms_invalid_destination"),
-            ("failed", "21211", "error", "sms_invalid_destination"),
-            ("failed", None, "error", "sms_not_delivered"),
-        ]
-        for status, error_code, state, failure_type in cases:
+        cases = {  # (MessageStatus, ErrorCode): (state, failure type)
+            **dict.fromkeys((("queued", None), ("sent", None)), ("pending", None)),
+            ("delivered", None): ("sent", None),
+            ("undelivered", "30003"): ("error", "sms_not_delivered"),
+            **dict.fromkeys((("failed", "30005"), ("failed", "21211")), ("error", "sms_invalid_destination")),
+            ("failed", None): ("error", "sms_not_delivered"),
+        }
+        for (status, error_code), (state, failure_type) in cases.items():
             with self.subTest(status=status, error_code=error_code):
                 payload = {"MessageSid": "SM42", "MessageStatus": status, "AccountSid": SID}
                 if error_code:

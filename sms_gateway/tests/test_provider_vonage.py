@@ -1,58 +1,24 @@
-from odoo.tests import BaseCase, tagged
-
 from ..providers.base import ProviderError
 from ..providers.vonage import VonageProvider
-from .emulators.base import EmulatorResponse, LoopbackSession
+from .emulators.base import EmulatorResponse
 from .emulators.vonage import VonageEmulator
-from .provider_common import OddAnswersMixin, closed_port_url
+from .provider_common import ProviderTestCase, closed_port_url
 
 KEY, SECRET = "abcd1234", "Secret-5678"
 ACCENTED = "Bienvenue à l'accueil périscolaire — ça commence lundi 🚸"
 
 
-@tagged("post_install", "-at_install", "sms_gateway_providers")
-class TestVonageProvider(OddAnswersMixin, BaseCase):
-    http_500_message = "Unexpected answer from provider (HTTP 500): 500 Internal Server Error"
-    odd_timeout = 0.5
-    truncated_json = '{"messages": ['
+class TestVonageProvider(ProviderTestCase):
+    """Vonage's SMS API: one form per recipient, HTTP 200 even for errors with one status per
+    part, the remaining balance of each answer, and the delivery receipts."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = VonageEmulator(KEY, SECRET).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "ok"
-        self.emulator.hang_seconds = 1.0
-        self.emulator.balance = 10.0
-        self.emulator.messages.clear()
-        self.emulator.forced.clear()
-        self.provider = self._provider()
-
-    def _provider(self, **config):
-        session = LoopbackSession()
-        self.addCleanup(session.close)
-        values = {
-            "base_url": self.emulator.url,
-            "api_key": KEY,
-            "password": SECRET,
-            "sender": "Commune",
-            "timeout": 2,
-            **config,
-        }
-        return VonageProvider(values, session=session)
-
-    def connector_for(self, root_url, **config):
-        return self._provider(base_url=root_url, **config)
+    connector_class, emulator = VonageProvider, VonageEmulator(KEY, SECRET)
+    config = {"api_key": KEY, "password": SECRET, "sender": "Commune"}
+    success_answer = (200, '{"messages": [')
 
     # -- success ------------------------------------------------------------
     def test_send_unicode_success(self):
-        results = self._send(body=ACCENTED, unicode=True)
-        request = self.emulator.received[0]
-        self.assertEqual((request.method, request.path), ("POST", "/sms/json"))
+        results, request = self._send_request("POST", "/sms/json", body=ACCENTED, unicode=True)
         self.assertIn("application/x-www-form-urlencoded", request.headers["content-type"])
         self.assertEqual(
             request.form,
@@ -114,26 +80,30 @@ class TestVonageProvider(OddAnswersMixin, BaseCase):
         self._assert_failed(self._send(), "sms_credit", "Quota Exceeded - rejected (Vonage status 9)")
 
     def test_unknown_status_is_transient(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "42", "error-text": " Odd "}]}))
-        self._assert_failed(self._send(), "sms_server", "Odd (Vonage status 42)")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"messages": [{"status": "42", "error-text": " Odd "}]}),
+            "sms_server",
+            "Odd (Vonage status 42)",
+        )
 
-    # -- odd answers (the common ones come from OddAnswersMixin) ----------------
+    # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_empty_messages_and_missing_id(self):
-        self.emulator.answer_next(EmulatorResponse(200, {"message-count": "0", "messages": []}))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
-        self.emulator.answer_next(EmulatorResponse(200, {"messages": [{"status": "0"}]}))
-        self._assert_failed(self._send(), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"message-count": "0", "messages": []}), "sms_server", "Unexpected answer"
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"messages": [{"status": "0"}]}), "sms_server", "Unexpected answer"
+        )
 
     def test_http_401(self):
-        self.emulator.answer_next(EmulatorResponse(401, {"error-code-label": "authentication failed"}))
-        self._assert_failed(self._send(), "sms_acc", "HTTP 401")
+        self._assert_answer_fails(
+            EmulatorResponse(401, {"error-code-label": "authentication failed"}), "sms_acc", "HTTP 401"
+        )
 
     # -- balance --------------------------------------------------------------
     def test_balance(self):
         self.emulator.balance = 3.5
-        self.assertEqual(self.provider.get_balance(), 3.5)
-        request = self.emulator.received[-1]
-        self.assertEqual((request.method, request.path), ("GET", "/account/get-balance"))
+        request = self._assert_balance(3.5, "GET", "/account/get-balance")
         self.assertEqual(request.query, {"api_key": KEY, "api_secret": SECRET})
         self.assertIn("3.5", self.provider.test_connection())
 
@@ -143,9 +113,7 @@ class TestVonageProvider(OddAnswersMixin, BaseCase):
         self.assertEqual(caught.exception.failure_type, "sms_acc")
         self.assertIn("authentication failed", str(caught.exception))
         self.emulator.answer_next(EmulatorResponse(200, "<html>oops</html>", "text/html"))
-        with self.assertRaises(ProviderError) as caught:
-            self.provider.get_balance()
-        self.assertEqual(caught.exception.failure_type, "sms_server")
+        self._assert_provider_error("sms_server", self.provider.get_balance)
         with self.assertRaises(ProviderError):
             self._provider(base_url=closed_port_url()).get_balance()
 

@@ -20,11 +20,9 @@ Test inputs:
   "1"): the answer the connector reads as "ASPSMS never got that message".
 """
 
-import math
 import re
-import threading
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 UNDELIVERABLE_NUMBERS = {"+41780000002"}
 REJECTED_NUMBERS = {"+41780000009"}
@@ -47,14 +45,15 @@ def _status(code, info, **extra):
 
 class AspsmsEmulator(ProviderEmulator):
     def __init__(self, userkey="ASPSMSUSERKEY", password="secret", credits=None, latency=0.0):
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, credits=credits)
         self.userkey = userkey
         self.password = password
-        self.credits = credits
+
+    def reset_state(self):
+        super().reset_state()
+        # messages: TransactionReferenceNumber -> dict(number, text, originator, gsm7, segments)
         self.authorised_originators = None  # None = any originator is authorised
-        self.messages = {}  # TransactionReferenceNumber -> dict(number, text, originator, gsm7, segments)
         self.calls = 0  # accepted send calls
-        self._state_lock = threading.Lock()
 
     def handle(self, request):
         if request.method != "POST":
@@ -97,14 +96,10 @@ class AspsmsEmulator(ProviderEmulator):
             return _status("30", "Originator not authorised.")
         gsm7 = data.get("ForceGSM7bit", False)
         unicode = not gsm7 and any(ord(c) > 0x7F and c not in "éèàùìòÉÄÖÑÜäöñüçØøÅåÆæß£¥§¿¡" for c in text)
-        single, multi = (70, 67) if unicode else (160, 153)
-        segments = 1 if len(text) <= single else math.ceil(len(text) / multi)
-        cost = segments * len(recipients)
+        parts = segments(text, unicode)
         with self._state_lock:
-            if self.credits is not None and self.credits < cost:
+            if not self.take_credits(parts * len(recipients)):
                 return _status("5", "Not enough credits.")
-            if self.credits is not None:
-                self.credits -= cost
             self.calls += 1
             for recipient in recipients:
                 number, _sep, ref = str(recipient).partition(":")
@@ -113,7 +108,7 @@ class AspsmsEmulator(ProviderEmulator):
                     "text": text,
                     "originator": originator,
                     "gsm7": gsm7,
-                    "segments": segments,
+                    "segments": parts,
                 }
         return _status("1", "OK")
 

@@ -9,9 +9,14 @@ into failure modes (``mode``) by tests and benchmarks:
 * ``"http500"``: answer 500 with an HTML page;
 * ``"timeout"``: sleep ``hang_seconds`` before answering;
 * ``"drop"``: close the connection without answering.
+
+``reset()`` forgets what a test did to the server (mode, queued answers, recorded requests);
+``reset_state()`` puts the provider's side (its credit, the messages it took, its test settings) back to
+how the emulator was built.
 """
 
 import json
+import math
 import sys
 import threading
 import time
@@ -24,6 +29,12 @@ import requests
 # The real Session.send, before Odoo's test patch (which raises timeouts below 10 s to 10 s); no import of
 # odoo.tests here (it logs an error outside test mode, and bench/ uses the emulators too).
 _super_send = getattr(sys.modules.get("odoo.tests.common"), "_super_send", requests.Session.send)
+
+
+def segments(text, unicode):
+    """How many SMS parts ``text`` takes: 160 GSM-7 characters in one, 153 per part beyond (UCS-2: 70, 67)."""
+    single, multi = (70, 67) if unicode else (160, 153)
+    return 1 if len(text) <= single else math.ceil(len(text) / multi)
 
 
 @dataclass
@@ -122,19 +133,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ProviderEmulator:
-    """Base class: start()/stop(), ``url``, ``received``, ``latency``, ``mode``."""
+    """Base class: start()/stop(), ``url``, ``received``, ``latency``, ``mode``, and the provider's own
+    ``credits`` (None: unlimited) and ``messages`` (what it took), reset by ``reset_state()``."""
 
-    def __init__(self, latency=0.0):
+    api_path = ""  # where the provider's API lives below the server's root (``api_url``)
+
+    def __init__(self, latency=0.0, credits=None):
         self.latency = latency
-        self.mode = "ok"
         self.hang_seconds = 5.0
-        self.received = []
-        self.forced = []  # answers given instead of handle(), first in first out (see answer_next)
+        self.initial_credits = credits
         self.in_flight = 0  # requests being served right now
-        self.max_in_flight = 0  # highest simultaneous in_flight seen since start/reset
         self._lock = threading.Lock()
+        self._state_lock = threading.Lock()  # the provider's side: credits, messages...
         self._server = None
         self._thread = None
+        self.reset()
+        self.reset_state()
 
     # -- lifecycle ----------------------------------------------------------
     def start(self):
@@ -163,15 +177,40 @@ class ProviderEmulator:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def api_url(self):
+        """The base URL a connector is given to talk to this emulator."""
+        return self.url + self.api_path
+
     # -- bookkeeping --------------------------------------------------------
     def record(self, request):
         with self._lock:
             self.received.append(request)
 
     def reset(self):
+        """Back to the documented behaviour (mode "ok", no queued answer) with no request recorded."""
         with self._lock:
+            self.mode = "ok"
+            self.forced = []  # answers given instead of handle(), first in first out (see answer_next)
             self.received = []
-            self.max_in_flight = self.in_flight
+            self.max_in_flight = self.in_flight  # highest simultaneous in_flight seen since start/reset
+
+    def reset_state(self):
+        """The provider's side as the emulator was built: its credit and no message taken. Emulators with
+        more state (test settings, other records) extend it."""
+        with self._state_lock:
+            self.credits = self.initial_credits
+            self.messages = {}
+
+    def take_credits(self, cost):
+        """Charge ``cost`` to ``credits`` (None: unlimited); False, and nothing charged, when less is left.
+        Call it with ``_state_lock`` held, with the message's recording."""
+        if self.credits is None:
+            return True
+        if self.credits < cost:
+            return False
+        self.credits -= cost
+        return True
 
     def request_started(self):
         with self._lock:

@@ -22,11 +22,9 @@ Test inputs:
 """
 
 import itertools
-import math
 import re
-import threading
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 SEND_FIELDS = {"sender", "recipient", "content", "type", "tag", "webUrl", "unicodeEnabled", "organisationPrefix"}
 REQUIRED_FIELDS = ("sender", "recipient", "content")
@@ -37,15 +35,17 @@ def _error(status, code, message):
 
 
 class BrevoEmulator(ProviderEmulator):
+    api_path = "/v3"
+
     def __init__(self, api_key="xkeysib-test", credits=None, latency=0.0):
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, credits=credits)
         self.api_key = api_key
-        self.credits = credits
+        self._ids = itertools.count(1000001)
+
+    def reset_state(self):
+        super().reset_state()  # messages: messageId -> the JSON body received
         self.restricted_keys = set()
         self.under_validation = False
-        self.messages = {}  # messageId -> the JSON body received
-        self._ids = itertools.count(1000001)
-        self._state_lock = threading.Lock()
 
     def handle(self, request):
         path = request.path.rstrip("/")
@@ -98,35 +98,33 @@ class BrevoEmulator(ProviderEmulator):
 
     def _accept(self, data):
         """Charge and store a valid message; return (message id, segments) or None when out of credit."""
-        text = data["content"]
-        single, multi = (70, 67) if data.get("unicodeEnabled") else (160, 153)
-        segments = 1 if len(text) <= single else math.ceil(len(text) / multi)
+        parts = segments(data["content"], data.get("unicodeEnabled"))
         with self._state_lock:
-            if self.credits is not None and self.credits < segments:
+            if not self.take_credits(parts):
                 return None
-            if self.credits is not None:
-                self.credits -= segments
             message_id = next(self._ids)
             self.messages[message_id] = data
-        return message_id, segments
+        return message_id, parts
+
+    def _take(self, request):
+        """``((message id, segments), None)`` for a message taken, or ``(None, the error answer)``."""
+        error = self._validate(request)
+        if error:
+            return None, error
+        accepted = self._accept(request.json)
+        if accepted is None:
+            return None, _error(402, "not_enough_credits", "Not enough credits")
+        return accepted, None
 
     def _send(self, request):
-        error = self._validate(request)
-        if error:
-            return error
-        accepted = self._accept(request.json)
-        if accepted is None:
-            return _error(402, "not_enough_credits", "Not enough credits")
-        return EmulatorResponse(201, {"messageId": accepted[0]})
+        accepted, error = self._take(request)
+        return error or EmulatorResponse(201, {"messageId": accepted[0]})
 
     def _send_legacy(self, request):
-        error = self._validate(request)
+        accepted, error = self._take(request)
         if error:
             return error
-        accepted = self._accept(request.json)
-        if accepted is None:
-            return _error(402, "not_enough_credits", "Not enough credits")
-        message_id, segments = accepted
+        message_id, parts = accepted
         with self._state_lock:
             remaining = 99999.0 if self.credits is None else self.credits
         return EmulatorResponse(
@@ -134,8 +132,8 @@ class BrevoEmulator(ProviderEmulator):
             {
                 "reference": f"ab1cde2fgh3i4jklmno{message_id}",
                 "messageId": message_id,
-                "smsCount": segments,
-                "usedCredits": float(segments),
+                "smsCount": parts,
+                "usedCredits": float(parts),
                 "remainingCredits": remaining,
             },
         )

@@ -14,10 +14,8 @@ missing ``text``/``number_list`` or an ``encodage`` outside ``encodages``
 """
 
 import base64
-import math
-import threading
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 DATAS_FIELDS = {"text", "number_list", "encodage"}
 
@@ -27,15 +25,18 @@ def _errors(status, **errors):
 
 
 class CleverEmulator(ProviderEmulator):
+    api_path = "/api"
+
     def __init__(self, login="clever-login", password="clever-pass", credits=None, latency=0.0):
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, credits=credits)
         self.login = login
         self.password = password
-        self.credits = credits
-        self.expired = False
         self.encodages = {3, 4}
+
+    def reset_state(self):
+        super().reset_state()
+        self.expired = False
         self.pushes = []  # the datas received and accepted
-        self._state_lock = threading.Lock()
 
     def handle(self, request):
         if (request.method, request.path.rstrip("/")) != ("POST", "/api/pushs"):
@@ -56,14 +57,10 @@ class CleverEmulator(ProviderEmulator):
             return _errors(400, text="text and number_list are required")
         if datas.get("encodage") not in self.encodages:
             return _errors(400, encodage="Invalid encodage")
-        text = datas["text"]
-        single, multi = (70, 67) if datas["encodage"] != 3 else (160, 153)
         numbers = [n for n in datas["number_list"].split(",") if n.strip()]
-        nb_sms = (1 if len(text) <= single else math.ceil(len(text) / multi)) * len(numbers)
+        nb_sms = segments(datas["text"], datas["encodage"] != 3) * len(numbers)
         with self._state_lock:
-            if self.credits is not None and self.credits < nb_sms:
+            if not self.take_credits(nb_sms):
                 return _errors(402, credit="Payment Required: not enough credit")
-            if self.credits is not None:
-                self.credits -= nb_sms
             self.pushes.append(datas)
         return EmulatorResponse(201, {"push": {"nb_sms": nb_sms, "error": 0}})

@@ -14,11 +14,9 @@ whose words are not documented.
 """
 
 import itertools
-import math
 import re
-import threading
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 INVALID_NUMBER = "+33600000999"
 PATH = "/ccv/webServicesCCV/SMS/sendSms.php"
@@ -30,12 +28,12 @@ def _ko(message):
 
 
 class ContactExperienceEmulator(ProviderEmulator):
+    api_path = "/ccv/webServicesCCV/SMS"
+
     def __init__(self, dev_code="DEVCODE-123", latency=0.0):
         super().__init__(latency=latency)
         self.dev_code = dev_code
-        self.messages = {}  # id -> query received
-        self._ids = itertools.count(680560)
-        self._state_lock = threading.Lock()
+        self._ids = itertools.count(680560)  # messages: id -> query received
 
     def handle(self, request):
         if request.method != "GET" or request.path != PATH:
@@ -54,9 +52,7 @@ class ContactExperienceEmulator(ProviderEmulator):
         text = query.get("msg", "")
         if not text:
             return _ko("Empty message ")
-        unicode = any(ord(c) > 0xFF for c in text)
-        single, multi = (70, 67) if unicode else (160, 153)
-        size = 1 if len(text) <= single else math.ceil(len(text) / multi)
+        size = segments(text, any(ord(c) > 0xFF for c in text))
         with self._state_lock:
             message_id = str(next(self._ids))
             self.messages[message_id] = dict(query)

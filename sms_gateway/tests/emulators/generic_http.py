@@ -17,7 +17,6 @@ charged one per message, none left -> the gateway's "no credit" answer.
 
 import base64
 import itertools
-import threading
 
 from .base import EmulatorResponse, ProviderEmulator
 
@@ -31,12 +30,13 @@ ROUTES = {
 
 class GenericHttpEmulator(ProviderEmulator):
     def __init__(self, auth=None, credits=None, latency=0.0):
-        super().__init__(latency=latency)
-        self.auth = auth
-        self.credits = credits
-        self.messages = {}  # id -> fields
-        self._ids = itertools.count(1)
-        self._state_lock = threading.Lock()
+        self.initial_auth = auth
+        super().__init__(latency=latency, credits=credits)
+        self._ids = itertools.count(1)  # messages: id -> fields
+
+    def reset_state(self):
+        super().reset_state()
+        self.auth = self.initial_auth
 
     def _fields(self, request):
         if request.method == "GET":
@@ -72,10 +72,8 @@ class GenericHttpEmulator(ProviderEmulator):
         with self._state_lock:
             if number in INVALID_NUMBERS:
                 return self._refused(request.path, "invalid", "Invalid number")
-            if self.credits is not None and self.credits < 1:
+            if not self.take_credits(1):
                 return self._refused(request.path, "credit", "Not enough credits")
-            if self.credits is not None:
-                self.credits -= 1
             sms_id = f"G{next(self._ids):06d}"
             self.messages[sms_id] = fields
             credits = self.credits

@@ -21,13 +21,11 @@ Test inputs:
 
 import base64
 import itertools
-import math
 import re
-import threading
 import time
 import uuid
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 INVALID_NUMBER = "+33600000100"
 UNROUTABLE_NUMBER = "+33600000016"
@@ -42,15 +40,17 @@ FIELDS = {
 
 
 class LinkMobilityEmulator(ProviderEmulator):
+    api_path = "/restapi/v1"
+
     def __init__(self, username="ipxuser", password="ipxpass", credits=None, latency=0.0):
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, credits=credits)
         self.username = username
         self.password = password
-        self.credits = credits
+        self._ids = itertools.count(6420598420)  # messages: first message id -> form received
+
+    def reset_state(self):
+        super().reset_state()
         self.campaigns = set()
-        self.messages = {}  # first message id -> form received
-        self._ids = itertools.count(6420598420)
-        self._state_lock = threading.Lock()
 
     def _answer(self, code, message, ids=()):
         return EmulatorResponse(
@@ -95,16 +95,12 @@ class LinkMobilityEmulator(ProviderEmulator):
         originator, ton = form.get("originatingAddress"), form.get("originatorTON")
         if originator is not None and (len(originator) > 16 or ton not in ("1", "2", "3")):
             return self._answer(2, "Invalid originating address")
-        unicode = any(ord(c) > 0xFF for c in text)
-        single, multi = (70, 67) if unicode else (160, 153)
-        segments = 1 if len(text) <= single else math.ceil(len(text) / multi)
-        if segments > int(form.get("maxConcatenatedMessages") or 1):
+        parts = segments(text, any(ord(c) > 0xFF for c in text))
+        if parts > int(form.get("maxConcatenatedMessages") or 1):
             return self._answer(15, "Concatenation limit exceeded")
         with self._state_lock:
-            if self.credits is not None and self.credits < segments:
+            if not self.take_credits(parts):
                 return self._answer(18, "Too low balance")
-            if self.credits is not None:
-                self.credits -= segments
-            ids = [f"1-{next(self._ids)}" for _i in range(segments)]
+            ids = [f"1-{next(self._ids)}" for _i in range(parts)]
             self.messages[ids[0]] = dict(form)
         return self._answer(0, "Success", ids)

@@ -13,7 +13,6 @@ characters -> "L'expéditeur ne peut pas dépasser 11 caractères".
 """
 
 import re
-import threading
 
 from .base import EmulatorResponse, ProviderEmulator
 
@@ -29,11 +28,12 @@ def _ko(text):
 
 class MobimelEmulator(ProviderEmulator):
     def __init__(self, key="mobimel-key", credits=None, latency=0.0):
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, credits=credits)
         self.key = key
-        self.credits = credits
+
+    def reset_state(self):
+        super().reset_state()
         self.messages = []  # accepted query dicts
-        self._state_lock = threading.Lock()
 
     def handle(self, request):
         if request.path != PATH:
@@ -55,9 +55,7 @@ class MobimelEmulator(ProviderEmulator):
         if not re.fullmatch(r"(\+|00)?\d{9,15}", number) or number in INVALID_NUMBERS:
             return _ko("Numéro de destinataire invalide")
         with self._state_lock:
-            if self.credits is not None and self.credits < 1:
+            if not self.take_credits(1):
                 return _ko("Crédit insuffisant")
-            if self.credits is not None:
-                self.credits -= 1
             self.messages.append(dict(params))
         return EmulatorResponse(200, {"resultat": 1})

@@ -14,7 +14,6 @@ Like the real API, a well-formed but unreachable number is accepted.
 
 import itertools
 import re
-import threading
 import uuid
 
 from .base import EmulatorResponse, ProviderEmulator
@@ -26,12 +25,9 @@ INVALID_NUMBERS = {"+33600000009"}
 
 class OrangeEmulator(ProviderEmulator):
     def __init__(self, token="orange-token", credits=None, latency=0.0):
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, credits=credits)
         self.token = token
-        self.credits = credits
-        self.messages = {}  # identifier -> fields
-        self._ids = itertools.count(1)
-        self._state_lock = threading.Lock()
+        self._ids = itertools.count(1)  # messages: identifier -> fields
 
     def _error(self, status, message):
         return EmulatorResponse(status, {"message": message, "logId": uuid.uuid4().hex[:12]})
@@ -57,10 +53,8 @@ class OrangeEmulator(ProviderEmulator):
         if not re.fullmatch(r"(\+|00)?\d{9,15}", fields["to"]) or fields["to"] in INVALID_NUMBERS:
             return self._error(400, f"Invalid msisdn {fields['to']}")
         with self._state_lock:
-            if self.credits is not None and self.credits < 1:
+            if not self.take_credits(1):
                 return self._error(402, "Insufficient credit")
-            if self.credits is not None:
-                self.credits -= 1
             identifier = f"{next(self._ids):08d}-{uuid.uuid4().hex[:8]}"
             self.messages[identifier] = dict(fields)
         return EmulatorResponse(200, identifier, "text/plain")

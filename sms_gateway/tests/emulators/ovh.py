@@ -22,9 +22,8 @@ segment; not enough -> 202 "Not enough credit".
 
 import itertools
 import re
-import threading
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 PATH = "/cgi-bin/sms/http2sms.cgi"
 FIELDS = {
@@ -48,23 +47,18 @@ GSM7 = set(
 )
 
 
-def segments(text, unicode):
-    single, multi = (70, 67) if unicode else (160, 153)
-    return 1 if len(text) <= single else -(-len(text) // multi)
-
-
 class OvhEmulator(ProviderEmulator):
     def __init__(self, account="sms-ab12345-1", login="odoo", password="s3cret", credits=None, latency=0.0):
-        super().__init__(latency=latency)
+        super().__init__(latency=latency, credits=credits)
         self.account = account
         self.login = login
         self.password = password
-        self.credits = credits
+        self._ids = itertools.count(1000001)
+
+    def reset_state(self):
+        super().reset_state()  # messages: id -> dict(to, message, coding, sender, no_stop)
         self.authorised_senders = None  # None = any sender
         self.ids_key = "SmsIds"
-        self.messages = {}  # id -> dict(to, message, coding, sender, no_stop)
-        self._ids = itertools.count(1000001)
-        self._state_lock = threading.Lock()
 
     @staticmethod
     def _answer(params, status, message=None, credit_left=None, ids=None, ids_key="SmsIds"):
@@ -109,12 +103,9 @@ class OvhEmulator(ProviderEmulator):
         text, unicode = params["message"], params.get("smsCoding") == "2"
         if not unicode and any(c not in GSM7 for c in text):
             text = "".join(c if c in GSM7 else "?" for c in text)  # what the handset would show
-        cost = segments(text, unicode) * len(numbers)
         with self._state_lock:
-            if self.credits is not None and self.credits < cost:
+            if not self.take_credits(segments(text, unicode) * len(numbers)):
                 return self._answer(params, 202, "Not enough credit")
-            if self.credits is not None:
-                self.credits -= cost
             left = f"{999999 if self.credits is None else self.credits:.2f}"
             ids = []
             for number in numbers:

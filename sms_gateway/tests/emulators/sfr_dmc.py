@@ -32,7 +32,6 @@ for ``UNDELIVERED_NUMBER``, "Distribué" for the others; a test may set
 import itertools
 import json
 import re
-import threading
 from datetime import datetime
 
 from .base import EmulatorResponse, ProviderEmulator
@@ -54,18 +53,21 @@ def _failure(code, detail, **extra):
 
 
 class SfrDmcEmulator(ProviderEmulator):
+    api_path = "/DmcWS/1.5.8/JsonService"
+
     def __init__(self, service_id="svc123", password="pw-sfr", space_id="4242", latency=0.0):
         super().__init__(latency=latency)
         self.service_id = service_id
         self.password = password
         self.space_id = space_id
-        self.messages = {}  # response id -> messageUnitaire
+        self._ids = itertools.count(26441597)
+
+    def reset_state(self):
+        super().reset_state()  # messages: response id -> messageUnitaire
         self.dates = {}  # response id -> datetime taken (a test may move it back)
         self.cra_statuses = {}  # response id -> Statut given instead of the default
         self.cra_page_size = 1000
         self.cra_json = False
-        self._ids = itertools.count(26441597)
-        self._state_lock = threading.Lock()
 
     def handle(self, request):
         if request.method not in ("GET", "POST") or not PATH.match(request.path):

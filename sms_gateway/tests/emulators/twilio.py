@@ -25,12 +25,11 @@ Test inputs (Twilio's own magic test numbers where they exist):
 import base64
 import email.utils
 import itertools
-import threading
 import urllib.parse
 import uuid
 from datetime import datetime, timezone
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 MESSAGE_FIELDS = {"To", "Body", "From", "MessagingServiceSid", "StatusCallback"}
 
@@ -58,25 +57,25 @@ def _error(status, code, message):
 
 
 def _segments(body):
-    unicode = any(ord(c) > 0x7F for c in body)
-    single, multi = (70, 67) if unicode else (160, 153)
-    return 1 if len(body) <= single else -(-len(body) // multi)
+    return segments(body, any(ord(c) > 0x7F for c in body))
 
 
 class TwilioEmulator(ProviderEmulator):
     def __init__(
         self, account_sid="AC" + "0" * 31 + "1", auth_token="twilio-token", balance=None, price=0.0079, latency=0.0
     ):
+        self.initial_balance = balance
         super().__init__(latency=latency)
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.balance = balance  # None = unlimited
         self.price = price
         self.currency = "USD"
-        self.messages = {}  # sid -> form fields accepted
-        self.sent_dates = {}  # sid -> datetime (UTC) the message was taken; a test may move it back
         self._ids = itertools.count(1)
-        self._state_lock = threading.Lock()
+
+    def reset_state(self):
+        super().reset_state()  # messages: sid -> form fields accepted
+        self.balance = self.initial_balance  # None = unlimited
+        self.sent_dates = {}  # sid -> datetime (UTC) the message was taken; a test may move it back
 
     def _authorised(self, request, path_sid):
         header = request.headers.get("authorization", "")

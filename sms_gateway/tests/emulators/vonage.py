@@ -16,9 +16,8 @@ unknown field, a bad ``type`` or a ``to`` that is not 7-15 digits -> 3;
 """
 
 import itertools
-import threading
 
-from .base import EmulatorResponse, ProviderEmulator
+from .base import EmulatorResponse, ProviderEmulator, segments
 
 FIELDS = {"api_key", "api_secret", "from", "to", "text", "type", "callback", "client-ref"}
 ERROR_NUMBERS = {
@@ -30,25 +29,22 @@ ERROR_NUMBERS = {
 }
 
 
-def _parts(text, unicode):
-    single, multi = (70, 67) if unicode else (160, 153)
-    return 1 if len(text) <= single else -(-len(text) // multi)
-
-
 def _error(status, text):
     return EmulatorResponse(200, {"message-count": "1", "messages": [{"status": status, "error-text": text}]})
 
 
 class VonageEmulator(ProviderEmulator):
     def __init__(self, api_key="abcd1234", api_secret="Secret-5678", balance=10.0, price=0.0333, latency=0.0):
+        self.initial_balance = balance
         super().__init__(latency=latency)
         self.api_key = api_key
         self.api_secret = api_secret
-        self.balance = balance  # None = unlimited
         self.price = price
-        self.messages = {}  # message-id -> fields
-        self._ids = itertools.count(1)
-        self._state_lock = threading.Lock()
+        self._ids = itertools.count(1)  # messages: message-id -> fields
+
+    def reset_state(self):
+        super().reset_state()
+        self.balance = self.initial_balance  # None = unlimited
 
     def handle(self, request):
         params = request.params
@@ -76,7 +72,7 @@ class VonageEmulator(ProviderEmulator):
             return _error("3", "Invalid to address")
         if to in ERROR_NUMBERS:
             return _error(*ERROR_NUMBERS[to])
-        parts = _parts(params["text"], msg_type == "unicode")
+        parts = segments(params["text"], msg_type == "unicode")
         entries = []
         with self._state_lock:
             if self.balance is not None and self.balance < parts * self.price:
