@@ -15,12 +15,11 @@ import time
 import unittest
 from collections import Counter
 
-import psycopg2
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "sms_gateway", "tests"))
 sys.path.insert(0, os.path.join(REPO, ".ci"))
 
+from dbtools import psql  # noqa: E402
 from emulators.base import EmulatorResponse  # noqa: E402
 from emulators.twilio import TwilioEmulator  # noqa: E402
 from odoo_env import addons_path  # noqa: E402
@@ -41,14 +40,6 @@ class FaultEmulator(TwilioEmulator):
             time.sleep(1.5)
             return EmulatorResponse(504, "<html>504 Gateway Time-out</html>", "text/html")
         return super().handle(request)
-
-
-def psql(db, query, args=()):
-    with psycopg2.connect(dbname=db, host="127.0.0.1") as conn, conn.cursor() as cr:
-        cr.execute(query, args)
-        rows = cr.fetchall() if cr.description else None
-    conn.close()
-    return rows
 
 
 def run(command, **kwargs):

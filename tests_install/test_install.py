@@ -19,11 +19,10 @@ import tempfile
 import time
 import unittest
 
-import psycopg2
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, ".ci"))
 
+from dbtools import psql  # noqa: E402
 from odoo_env import addons_path  # noqa: E402
 
 # The last commit of 18.0.1.0.0 that landed on main (the first version integrators installed).
@@ -34,14 +33,6 @@ PREFIX = f"sms_gateway_install_{os.getpid()}"
 STEP = os.path.join(REPO, "tests_install", "odoo_run.py")
 RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
 OUR_TABLES = ("sms_gateway_account", "sms_credit_move", "sms_credit_lock", "sms_send_batch", "sms_gateway_credit_lock")
-
-
-def psql(db, query, args=()):
-    with psycopg2.connect(dbname=db, host="127.0.0.1") as conn, conn.cursor() as cr:
-        cr.execute(query, args)
-        rows = cr.fetchall() if cr.description else None
-    conn.close()
-    return rows
 
 
 def odoo(db, addons, *options, log=None):

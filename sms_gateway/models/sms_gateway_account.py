@@ -349,7 +349,7 @@ class SmsGatewayAccount(models.Model):
                 _logger.info("Balance of SMS account %s unavailable: %s", account_id, error)
                 continue
             if balance is not None:
-                account._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
+                account._gateway_store_balance(balance, connector.balance_currency or "")
 
     # ------------------------------------------------------------------
     # Actions
@@ -371,7 +371,7 @@ class SmsGatewayAccount(models.Model):
             connector.close()
         self.last_test_message = _("OK: %(message)s", message=message)
         if balance is not None:
-            self._gateway_store_balance(balance, getattr(connector, "balance_currency", "") or "")
+            self._gateway_store_balance(balance, connector.balance_currency or "")
         return self._notify(_("Connection successful"), message, "success")
 
     def action_regenerate_webhook_token(self):

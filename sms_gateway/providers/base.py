@@ -147,8 +147,6 @@ class SmsProvider:
     """The balance the provider reported in its last answer, or None (see ``balance_in_answers``)."""
     balance_currency = ""
     """The unit of the last balance read, when the provider gives one."""
-    dispatch_executor = None
-    """The thread pool of the dispatch run this connector belongs to (set by the account), or None."""
 
     def __init_subclass__(cls, code=None, label=None, **kwargs):
         """``code`` and ``label`` in the class statement declare a connector and register it."""

@@ -111,7 +111,7 @@ def send_all(connector, messages, max_concurrency=8, rate_limit=None, executor=N
     if not messages:
         return []
     max_concurrency = max(1, int(max_concurrency or 1))
-    size = max(1, int(getattr(connector, "batch_size", 1) or 1))
+    size = max(1, int(connector.batch_size or 1))
     chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
     limiter = RateLimiter(rate_limit) if rate_limit else None
 
