@@ -1,6 +1,7 @@
 """Build the addon's wheel with whool (as OCA publishes addons) and check what an integrator would install.
 
-Checks: the file name (odoo_addon_sms_gateway-<manifest version>-py3-none-any.whl); the addon under
+Checks: the file name (odoo_addon_sms_gateway-<manifest version>[.N]-py3-none-any.whl: whool appends the number
+of commits since the manifest's version changed, as in OCA's published wheels); the addon under
 odoo/addons/sms_gateway with every file the manifest loads, the translations, the icon, the README and
 index.html, the migrations; nothing that git does not track (no __pycache__, no pyproject.toml); METADATA
 declaring Odoo 18.0 and the Python dependencies of requirements.txt. Then installs it twice: with
@@ -57,7 +58,7 @@ def expected_files(manifest):
 def check_wheel(path, manifest, problems):
     version = manifest["version"]
     name = os.path.basename(path)
-    if not re.fullmatch(rf"odoo_addon_{ADDON}-{re.escape(version)}(\.\d+\.dev\d+)?-py3-none-any\.whl", name):
+    if not re.fullmatch(rf"odoo_addon_{ADDON}-{re.escape(version)}(\.\d+|\.99\.dev\d+)?-py3-none-any\.whl", name):
         problems.append(f"unexpected wheel name {name} (manifest version {version})")
     with zipfile.ZipFile(path) as wheel:
         names = wheel.namelist()
