@@ -6,6 +6,8 @@
     "author": "sms_gateway developers",
     "website": "https://github.com/sms-gateway/sms_gateway",
     "license": "LGPL-3",
+    "maintainers": ["sms-gateway"],
+    "development_status": "Beta",
     "depends": ["sms", "contacts", "base_setup"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
