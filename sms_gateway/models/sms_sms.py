@@ -29,6 +29,7 @@ class SmsSms(models.Model):
             ("sms_not_delivered", "Not Delivered"),
             ("sms_rejected", "Rejected"),
             ("sms_interrupted", "Sending Interrupted"),
+            ("sms_uncertain", "Uncertain"),
         ]
     )
     company_id = fields.Many2one("res.company", index=True, readonly=True)
@@ -72,6 +73,7 @@ class SmsSms(models.Model):
             "sms_server": _("Provider unreachable"),
             "sms_acc": _("Provider account refused"),
             "sms_interrupted": _("Sending interrupted — not resent"),
+            "sms_uncertain": _("Uncertain: the provider may have sent it — not resent"),
         }
 
     # ------------------------------------------------------------------

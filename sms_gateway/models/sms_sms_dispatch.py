@@ -10,8 +10,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError
 
-from ..providers.base import OutgoingSms, SendResult
-from ..providers.dispatch import FAILOVER, FINAL, RETRY, DispatchRun, needs_cooldown, next_step, retry_delay
+from ..providers.base import FAILURE_UNCERTAIN, PROVIDERS, OutgoingSms, SendResult
+from ..providers.dispatch import ASK, FAILOVER, FINAL, RETRY, DispatchRun, needs_cooldown, next_step, retry_delay
 from ..tools.locking import select_skip_locked, write_apart
 
 _logger = logging.getLogger(__name__)
@@ -147,7 +147,11 @@ class SmsSms(models.Model):
             gateway_sms.sudo().write(
                 {"attempt_count": 0, "next_try_date": False, "error_message": False, "claimed_at": False}
             )
-            to_reserve = gateway_sms.sudo().filtered(lambda s: s.state == "outgoing" and not s.credit_charged)
+            # a resend is a new send: charged again unless its credit is still reserved (an SMS that failed
+            # was refunded; one that may have been sent, or was sent then not delivered, stays charged)
+            to_reserve = gateway_sms.sudo().filtered(
+                lambda s: s.state == "outgoing" and (not s.credit_charged or s.credit_move_id.state == "done")
+            )
             Move = self.env["sms.credit.move"]
             Move._reserve_sms(to_reserve)
             Move._alert_managers(to_reserve)
@@ -205,12 +209,13 @@ class SmsSms(models.Model):
             accounts = self._gateway_company_accounts(company_id)
             usable = accounts.filtered(lambda a: not a.cooldown_until or a.cooldown_until <= now)
             if usable:
+                # an SMS whose answer was lost stays with its account: that provider is asked about it first
                 cr.execute(
                     """UPDATE sms_sms SET state = 'process', claimed_at = %s,
-                              gateway_account_id = %s, attempt_count = COALESCE(attempt_count, 0) + 1,
-                              next_try_date = NULL
+                              gateway_account_id = CASE WHEN failure_type = %s THEN gateway_account_id ELSE %s END,
+                              attempt_count = COALESCE(attempt_count, 0) + 1, next_try_date = NULL
                         WHERE id = ANY(%s)""",
-                    (now, usable[0].id, sms_ids),
+                    (now, FAILURE_UNCERTAIN, usable[0].id, sms_ids),
                 )
                 claimed_ids += sms_ids
             elif accounts:
@@ -258,7 +263,8 @@ class SmsSms(models.Model):
 
     def _gateway_dispatch(self, run):
         """Send claimed SMS through the account each one was claimed for; every SMS ends sent, queued for a
-        retry (or for the next account) or in error. Results are committed per batch."""
+        retry (or for the next account) or in error. An SMS whose last answer was lost is not sent again
+        before its provider was asked whether it got it. Results are committed per batch."""
         for account, account_sms in self.grouped("gateway_account_id").items():
             account_sudo = account.sudo()  # its credentials, for the connector only
             messages = [
@@ -271,24 +277,55 @@ class SmsSms(models.Model):
                 )
                 for sms in account_sms
             ]
+            settled_by_asking = []
             try:
-                run.connector(account.id, account_sudo._get_connector, account_sudo.max_concurrency)
+                connector = run.connector(account.id, account_sudo._get_connector, account_sudo.max_concurrency)
             except Exception as error:  # e.g. the connector of this provider is not installed
                 results = [
                     SendResult(message.ref, failure_type="sms_acc", error_message=str(error)) for message in messages
                 ]
             else:
+                to_ask = set(account_sms.filtered(lambda s: s.failure_type == FAILURE_UNCERTAIN).mapped("uuid"))
+                if to_ask:
+                    settled_by_asking = account_sms._gateway_ask_provider(account_sudo, connector, messages, to_ask)
+                    answered = {result.ref for result in settled_by_asking}
+                    messages = [message for message in messages if message.ref not in answered]
                 results = run.send(
                     account.id,
                     messages,
                     max_concurrency=account_sudo.max_concurrency or 1,
                     rate_limit=account_sudo.rate_limit,
                 )
-            account_sms._gateway_apply_results(account_sudo, results)
+            asked_unknown = {r.ref for r in settled_by_asking if r.failure_type == FAILURE_UNCERTAIN}
+            account_sms._gateway_apply_results(account_sudo, settled_by_asking + results, asked=asked_unknown)
         if self:
             run.commit(self.env.cr)  # results of a provider call are never lost
 
-    def _gateway_apply_results(self, account, results):
+    def _gateway_ask_provider(self, account, connector, messages, refs):
+        """A lost answer is not a refusal: before SMS whose request may have reached the provider (``refs``)
+        are sent again, ask the provider. Return the results it settles: found, sent (with its id); unknown
+        (or the provider cannot be asked now), ``sms_uncertain`` for good. Those it definitely never got are
+        left out: they are sent now, as a first send."""
+        asked = [message for message in messages if message.ref in refs]
+        try:
+            found = dict(connector.lookup(asked) or {})
+        except Exception as error:  # asking is best effort: they stay uncertain, never resent
+            _logger.warning("SMS account %s: the provider could not be asked about lost answers: %s", account.id, error)
+            found = {}
+        previous = {sms.uuid: sms.error_message for sms in self}
+        results = []
+        for message in asked:
+            if found.get(message.ref):
+                results.append(SendResult(message.ref, provider_id=str(found[message.ref])))
+            elif message.ref not in found:
+                results.append(
+                    SendResult(message.ref, failure_type=FAILURE_UNCERTAIN, error_message=previous.get(message.ref))
+                )
+        return results
+
+    def _gateway_apply_results(self, account, results, asked=()):
+        """Record the provider's answers; ``asked``: refs the provider was already asked about, in vain
+        (they end uncertain, never asked again)."""
         by_ref = {result.ref: result for result in results}
         successes = [
             (sms.id, by_ref[sms.uuid].provider_id) for sms in self if by_ref.get(sms.uuid, None) and by_ref[sms.uuid].ok
@@ -318,7 +355,7 @@ class SmsSms(models.Model):
             sent.sms_tracker_id._action_update_from_sms_state("pending")
         if failures:
             self._gateway_account_health(account, failures)
-            self.filtered(lambda s: s.uuid in failures)._gateway_apply_failures(failures, account=account)
+            self.filtered(lambda s: s.uuid in failures)._gateway_apply_failures(failures, account=account, asked=asked)
         self.env["sms.credit.move"]._settle_sms(self)
         self.mail_message_id._notify_message_notification_update()
 
@@ -336,14 +373,14 @@ class SmsSms(models.Model):
         account.invalidate_recordset(["cooldown_until"])
         _logger.info("SMS account %s skipped until %s after: %s", account.id, until, sorted(types))
 
-    def _gateway_apply_failures(self, failures, account=None):
+    def _gateway_apply_failures(self, failures, account=None, asked=()):
         """``failures``: {uuid: (failure_type, message)}. Each SMS is handed to another account of its
         company, retried later or ended in error (``providers.dispatch.next_step``); those ended get the
         provider's last message and their credit back. One write per group of SMS, not per SMS."""
         params = self._gateway_params()
         now = fields.Datetime.now()
         usable_others = {}
-        steps = {FAILOVER: [], RETRY: [], FINAL: []}
+        steps = {FAILOVER: [], RETRY: [], ASK: [], FINAL: []}
         for sms in self:
             failure_type, _message = failures[sms.uuid]
             company_id = sms.company_id.id
@@ -352,7 +389,11 @@ class SmsSms(models.Model):
                 usable_others[company_id] = bool(
                     others.filtered(lambda a: not a.cooldown_until or a.cooldown_until <= now)
                 )
-            step = next_step(failure_type, sms.attempt_count, params["max_attempts"], usable_others.get(company_id))
+            can_ask = bool(account) and account.provider in PROVIDERS and PROVIDERS[account.provider].has_lookup
+            can_ask = can_ask and sms.uuid not in asked
+            step = next_step(
+                failure_type, sms.attempt_count, params["max_attempts"], usable_others.get(company_id), can_ask
+            )
             steps[step].append(sms)
         failover_groups = tools.groupby(steps[FAILOVER], key=lambda s: (s.attempt_count, failures[s.uuid]))
         for (attempt, (failure_type, message)), sms_list in failover_groups:
@@ -369,8 +410,10 @@ class SmsSms(models.Model):
                     "next_try_date": False,
                 }
             )
-        if steps[RETRY]:
-            retry = self.browse([sms.id for sms in steps[RETRY]])
+        if steps[RETRY] or steps[ASK]:
+            # both wait for their next try; an SMS that may have been sent (ASK) keeps its failure type: the
+            # provider is asked about it, through the same account, before anything is sent again
+            retry = self.browse([sms.id for sms in steps[RETRY] + steps[ASK]])
             retry.flush_recordset()
             next_tries = [
                 (
@@ -394,13 +437,19 @@ class SmsSms(models.Model):
             retry.invalidate_recordset(["state", "next_try_date", "failure_type", "error_message"])
             self._gateway_trigger_cron(at=min(next_try for _id, next_try, *_rest in next_tries))
         final = self.browse([sms.id for sms in steps[FINAL]])
+        uncertain_label = self._gateway_failure_messages()[FAILURE_UNCERTAIN]
         for (failure_type, message), sms_list in tools.groupby(final, key=lambda s: failures[s.uuid]):
             failed = self.browse([sms.id for sms in sms_list])
+            if failure_type == FAILURE_UNCERTAIN:
+                message = f"{uncertain_label} ({message})" if message else uncertain_label
             failed.write(
                 {"state": "error", "failure_type": failure_type, "error_message": message, "next_try_date": False}
             )
             failed.sms_tracker_id._action_update_from_sms_state("error", failure_type=failure_type)
-        self.env["sms.credit.move"]._refund_sms(final, _("Refund: SMS not sent"))
+        # an SMS the provider may have sent stays charged: it most likely charged it
+        refunded = final.filtered(lambda s: failures[s.uuid][0] != FAILURE_UNCERTAIN)
+        self.env["sms.credit.move"]._refund_sms(refunded, _("Refund: SMS not sent"))
+        self.env["sms.credit.move"]._settle_sms(final - refunded)
 
     def _gateway_settle_answered(self, run):
         """The ledger's end-of-run pass (``sms.credit.move._settle_answered``), in a fresh transaction."""

@@ -38,7 +38,7 @@ PUSH_STATUSES = {
 class AspsmsProvider(SmsProvider, code="aspsms", label="ASPSMS"):
     default_base_url = "https://json.aspsms.com"
     batch_size = 1000
-    has_balance = has_delivery_reports = True
+    has_balance = has_delivery_reports = has_lookup = True
     credential_labels = {"username": required("UserKey"), "password": required("Password"), "sender": "Originator"}
     # How many references one InquireDeliveryNotifications call asks about.
     inquire_chunk_size = 500
@@ -56,12 +56,12 @@ class AspsmsProvider(SmsProvider, code="aspsms", label="ASPSMS"):
             headers={"Content-Type": "application/json; charset=utf-8"},
         )
         if error:
-            return None, (FAILURE_SERVER, error)
+            return None, (self.failure_type_of(error), error)
         if response.status_code != 200:
             return None, (FAILURE_SERVER, self._http_error(response))
         data = self._json(response)
         if not isinstance(data, dict) or "StatusCode" not in data:
-            return None, (FAILURE_SERVER, self._unexpected(response))
+            return None, self._unexpected_failure(response)
         code = str(data.get("StatusCode")).strip()
         if code != "1":
             info = str(data.get("StatusInfo") or "").strip()

@@ -21,6 +21,7 @@ from .failures import (  # noqa: F401  (the failure types are imported from here
     FAILURE_CREDIT,
     FAILURE_NUMBER,
     FAILURE_SERVER,
+    FAILURE_UNCERTAIN,
     FAILURE_UNKNOWN,
     TRANSIENT_FAILURES,
 )
@@ -69,6 +70,19 @@ class DeliveryReport:
     failure_type: str | None = None
     error_message: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+class RequestFailure(str):
+    """The human message of a request that got no usable answer (a ``str``), and whether the request may
+    have reached the provider: then the message may have been sent, and it is never sent again without
+    asking the provider (``SmsProvider.lookup``)."""
+
+    maybe_sent = False
+
+    def __new__(cls, message, maybe_sent=False):
+        failure = super().__new__(cls, str(message))
+        failure.maybe_sent = maybe_sent
+        return failure
 
 
 class ProviderError(Exception):
@@ -130,6 +144,9 @@ class SmsProvider:
     """The provider has a balance call: :meth:`get_balance` asks it."""
     balance_in_answers = False
     """The provider reports the balance left in its answers to a send (``last_balance`` after a send)."""
+    has_lookup = False
+    """The provider can be asked whether it got a message (:meth:`lookup`): a request whose answer was lost
+    is resolved by asking, before any retry."""
     has_delivery_reports = False
     """The provider reports deliveries (webhook and/or pull): the account shows its delivery report URL."""
     credential_labels = {}
@@ -256,9 +273,9 @@ class SmsProvider:
         raise ValueError("This provider sends no delivery reports.")
 
     def lookup(self, messages):
-        """Crash recovery: ask the provider which of ``messages`` (a list of
-        :class:`OutgoingSms` left "being sent" by a run that died) it really
-        got. Return ``{ref: provider_id}`` for those it has, ``{ref: False}``
+        """Ask the provider which of ``messages`` (a list of :class:`OutgoingSms`
+        whose answer was lost, or left "being sent" by a run that died) it
+        really got. Return ``{ref: provider_id}`` for those it has, ``{ref: False}``
         for those it definitely never got (they are queued again); a ref left
         out is unknown (flagged "interrupted", never resent). Raise
         ProviderError when the provider cannot be asked: every message is then
@@ -274,10 +291,23 @@ class SmsProvider:
 
     # -- helpers for connectors ---------------------------------------------
     @staticmethod
-    def failed(message, error_message, failure_type=FAILURE_SERVER):
-        """The failed :class:`SendResult` of ``message``: by default a transient failure (the provider
-        could not be reached, or gave an answer the connector cannot read)."""
-        return SendResult(message.ref, failure_type=failure_type, error_message=error_message)
+    def failure_type_of(error_message):
+        """The failure type of a request that got no usable answer: ``sms_uncertain`` when it may have
+        reached the provider (:class:`RequestFailure` ``maybe_sent``), else the transient ``sms_server``."""
+        return (
+            FAILURE_UNCERTAIN
+            if isinstance(error_message, RequestFailure) and error_message.maybe_sent
+            else FAILURE_SERVER
+        )
+
+    @classmethod
+    def failed(cls, message, error_message, failure_type=None):
+        """The failed :class:`SendResult` of ``message``. Without ``failure_type``: ``sms_uncertain`` when
+        the request may have reached the provider (a lost or unreadable answer), else ``sms_server`` (it
+        never reached the provider, or the provider refused it: safe to retry)."""
+        return SendResult(
+            message.ref, failure_type=failure_type or cls.failure_type_of(error_message), error_message=error_message
+        )
 
     @classmethod
     def fail_all(cls, messages, failure_type, error_message):
@@ -290,35 +320,54 @@ class SmsProvider:
     def _request(self, method, url, **kwargs):
         """One HTTP call through ``self.session`` with the account's timeout,
         that never raises. Return ``(response, None)`` when the provider
-        answered (whatever the status) or ``(None, message)`` with a human
-        message when it could not be reached (timeout, refused, TLS...)."""
+        answered (whatever the status) or ``(None, failure)``, a
+        :class:`RequestFailure` (a human message) when no answer came: it
+        says whether the request may have reached the provider (read
+        timeout, connection dropped once the request was out) or certainly
+        did not (connection refused or timed out, unknown host, TLS
+        handshake)."""
         kwargs.pop("timeout", None)  # always the account's
         kwargs.setdefault("allow_redirects", False)  # a redirect is an answer to report, not to follow
         try:
             return self.session.request(method, url, timeout=self.timeout, **kwargs), None
         except requests.exceptions.ConnectTimeout:
-            return None, str(_lt("Provider unreachable: no connection within %(timeout)s s", timeout=self.timeout))
+            return None, RequestFailure(
+                str(_lt("Provider unreachable: no connection within %(timeout)s s", timeout=self.timeout))
+            )
         except requests.exceptions.Timeout:
-            return None, str(
-                _lt(
-                    "Provider did not answer within %(timeout)s s (timeout); the message may have been sent",
-                    timeout=self.timeout,
-                )
+            return None, RequestFailure(
+                str(
+                    _lt(
+                        "Provider did not answer within %(timeout)s s (timeout); the message may have been sent",
+                        timeout=self.timeout,
+                    )
+                ),
+                maybe_sent=True,
             )
         except requests.exceptions.SSLError as e:
-            return None, str(_lt("Provider unreachable: TLS/SSL error (%(error)s)", error=self._exception_text(e)))
+            return None, RequestFailure(
+                str(_lt("Provider unreachable: TLS/SSL error (%(error)s)", error=self._exception_text(e)))
+            )
         except requests.exceptions.ConnectionError as e:
             text = self._exception_text(e)
             lowered = str(e).lower()
             if "refused" in lowered:
-                return None, str(_lt("Provider unreachable: connection refused"))
-            if "aborted" in lowered or "disconnected" in lowered or "reset" in lowered:
-                return None, str(_lt("Provider closed the connection without answering"))
+                return None, RequestFailure(str(_lt("Provider unreachable: connection refused")))
             if "resolve" in lowered or "name or service" in lowered or "nodename" in lowered:
-                return None, str(_lt("Provider unreachable: unknown host"))
-            return None, str(_lt("Provider unreachable: %(error)s", error=text))
+                return None, RequestFailure(str(_lt("Provider unreachable: unknown host")))
+            if "aborted" in lowered or "disconnected" in lowered or "reset" in lowered:
+                # the connection was up and the request written: the provider may have taken it
+                return None, RequestFailure(
+                    str(_lt("Provider closed the connection without answering")), maybe_sent=True
+                )
+            return None, RequestFailure(str(_lt("Provider unreachable: %(error)s", error=text)))
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as e:
+            # the answer started, then broke: the request was received
+            return None, RequestFailure(
+                str(_lt("Provider request failed: %(error)s", error=self._exception_text(e))), maybe_sent=True
+            )
         except (requests.exceptions.RequestException, OSError, ValueError) as e:
-            return None, str(_lt("Provider request failed: %(error)s", error=self._exception_text(e)))
+            return None, RequestFailure(str(_lt("Provider request failed: %(error)s", error=self._exception_text(e))))
 
     @staticmethod
     def _exception_text(exc, limit=200):
@@ -345,9 +394,22 @@ class SmsProvider:
         """Message for an HTTP status the connector does not handle."""
         return str(_lt("Provider answered HTTP %(status)s", status=response.status_code))
 
+    def _unexpected_failure(self, response):
+        """``(failure type, message)`` of an answer the connector cannot understand (see ``_unexpected``)."""
+        message = self._unexpected(response)
+        return self.failure_type_of(message), message
+
     def _unexpected(self, response):
-        """Message for an answer the connector cannot understand."""
+        """Message for an answer the connector cannot understand: a 2xx answer may mean the provider took
+        the message (``maybe_sent``); any other status is a refusal."""
         body = self._body_excerpt(response) or str(_lt("empty body"))
-        return str(
-            _lt("Unexpected answer from provider (HTTP %(status)s): %(body)s", status=response.status_code, body=body)
+        return RequestFailure(
+            str(
+                _lt(
+                    "Unexpected answer from provider (HTTP %(status)s): %(body)s",
+                    status=response.status_code,
+                    body=body,
+                )
+            ),
+            maybe_sent=200 <= response.status_code < 300,
         )

@@ -56,7 +56,7 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
         if not isinstance(data, dict) or not (data.get("code") or data.get("message")):
             if response.status_code >= 500 or not (response.text or "").strip():
                 return FAILURE_SERVER, self._http_error(response)
-            return FAILURE_SERVER, self._unexpected(response)
+            return self._unexpected_failure(response)
         code = str(data.get("code") or "").strip()
         words = str(data.get("message") or "").strip()
         message = f"{words} ({code})" if words and code else (words or code)

@@ -42,7 +42,10 @@ class ContactExperienceProvider(SmsProvider, code="contact_experience", label="C
             return self.failed(message, self._http_error(response))
         provider_id = self._first_id(data)
         if not provider_id:
-            return self.failed(message, self._unexpected(response))
+            embedded = data.get("httpStatusCode") if isinstance(data, dict) else None
+            # an error status inside the answer is a refusal; anything else unreadable may be a success
+            refused = isinstance(embedded, int) and embedded >= 400
+            return self.failed(message, self._unexpected(response), FAILURE_SERVER if refused else None)
         return SendResult(message.ref, provider_id=provider_id)
 
     @staticmethod

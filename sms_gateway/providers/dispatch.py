@@ -17,7 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from requests.adapters import HTTPAdapter
 
-from .base import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER, TRANSIENT_FAILURES, SendResult, _lt
+from .base import (
+    FAILURE_ACCOUNT,
+    FAILURE_CREDIT,
+    FAILURE_SERVER,
+    FAILURE_UNCERTAIN,
+    TRANSIENT_FAILURES,
+    SendResult,
+    _lt,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -205,14 +213,18 @@ class DispatchRun:
 # Failures that tell about the account rather than the SMS: the account cools down, the next one takes over.
 ACCOUNT_FAILURES = frozenset({FAILURE_ACCOUNT, FAILURE_CREDIT})
 FAILOVER_FAILURES = frozenset(TRANSIENT_FAILURES | ACCOUNT_FAILURES)
-RETRY, FAILOVER, FINAL = "retry", "failover", "final"
+RETRY, FAILOVER, ASK, FINAL = "retry", "failover", "ask", "final"
 
 
-def next_step(failure_type, attempt_count, max_attempts, can_fail_over):
+def next_step(failure_type, attempt_count, max_attempts, can_fail_over, can_ask=False):
     """What to do with an SMS whose attempt ``attempt_count`` (1 for the first) failed with
     ``failure_type``: hand it to another account of its company (``FAILOVER``, when one is usable), try
-    again later (``RETRY``, transient failures) or end it in error (``FINAL``). No attempt is made past
-    ``max_attempts``."""
+    again later (``RETRY``, transient failures), ask the provider later whether it got it (``ASK``: the
+    request may have reached the provider, whose connector can be asked), or end it in error (``FINAL``;
+    an SMS that may have been sent and cannot be asked about ends "uncertain", never resent, never handed
+    to another account). No attempt is made past ``max_attempts``."""
+    if failure_type == FAILURE_UNCERTAIN:
+        return ASK if can_ask and attempt_count < max_attempts else FINAL
     if attempt_count >= max_attempts:
         return FINAL
     if failure_type in FAILOVER_FAILURES and can_fail_over:
@@ -230,8 +242,9 @@ def retry_delay(base_delay, attempt_count, jitter=1.0):
 
 def needs_cooldown(failure_types, all_failed):
     """Whether the account that gave these failures should be skipped for a while: it refused the account
-    (credentials, provider credit), or every SMS of the call failed on the server side."""
+    (credentials, provider credit), or every SMS of the call failed on the server side or got no answer.
+    Never for failures about one recipient."""
     failure_types = set(failure_types)
     return bool(failure_types & ACCOUNT_FAILURES) or (
-        all_failed and bool(failure_types) and failure_types <= TRANSIENT_FAILURES
+        all_failed and bool(failure_types) and failure_types <= TRANSIENT_FAILURES | {FAILURE_UNCERTAIN}
     )

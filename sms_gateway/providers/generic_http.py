@@ -30,7 +30,7 @@ import json
 import re
 
 from .base import ProviderError, SendResult, SmsProvider, _lt, required
-from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT
 
 PLACEHOLDERS = ("to", "to_digits", "message", "sender", "ref", "unicode", "username", "password", "api_key")
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
@@ -228,7 +228,7 @@ class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP 
         ok, data = self._is_success(settings, response)
         if not ok:
             status = response.status_code
-            failure_type = {401: FAILURE_ACCOUNT, 403: FAILURE_ACCOUNT, 402: FAILURE_CREDIT}.get(status, FAILURE_SERVER)
+            failure_type = {401: FAILURE_ACCOUNT, 403: FAILURE_ACCOUNT, 402: FAILURE_CREDIT}.get(status)
             text = self._body_excerpt(response)
             understood = settings["rule"][0] != "json" or data is not None
             if 200 <= status < 300 and text and understood:

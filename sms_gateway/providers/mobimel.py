@@ -74,7 +74,7 @@ class MobimelProvider(SmsProvider, code="mobimel", label="Mobimel (Adista)"):
             return self.failed(message, error)
         data = self._json(response)
         if response.status_code != 200 or not isinstance(data, dict) or "resultat" not in data:
-            failure_type = FAILURE_ACCOUNT if response.status_code in (401, 403) else FAILURE_SERVER
+            failure_type = FAILURE_ACCOUNT if response.status_code in (401, 403) else None
             return self.failed(message, self._unexpected(response), failure_type)
         result = str(data["resultat"]).strip()
         if result in ("1", "True", "true"):

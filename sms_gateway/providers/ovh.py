@@ -82,9 +82,9 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
         ``(None, (failure type, message))``."""
         response, error = self._request("GET", self._url(HTTP2SMS_PATH), params=params, allow_redirects=False)
         if error:
-            return None, (FAILURE_SERVER, error)
+            return None, (self.failure_type_of(error), error)
         if response.status_code != 200:
-            return None, (FAILURE_SERVER, self._unexpected(response))
+            return None, self._unexpected_failure(response)
         data = self._json(response)
         if isinstance(data, dict) and "status" in data:
             return self._parse_json(data, response)
@@ -100,13 +100,13 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
         try:
             status = int(data["status"])
         except (TypeError, ValueError):
-            return None, (FAILURE_SERVER, self._unexpected(response))
+            return None, self._unexpected_failure(response)
         if "creditLeft" in data:
             self._note_balance(data["creditLeft"])
         if status in OVH_SUCCESS:
             ids = data.get("smsIds", data.get("SmsIds"))
             if not isinstance(ids, list):
-                return None, (FAILURE_SERVER, self._unexpected(response))
+                return None, self._unexpected_failure(response)
             return [str(i) for i in ids], None
         text = " ".join(str(data.get("message") or "").split())
         message = f"{text} (OVH status {status})" if text else f"OVH status {status}"
@@ -121,7 +121,7 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
         if lines and lines[0] == "KO":
             text = " ".join(" ".join(lines[1:]).split())
             return None, (self._classify(None, text), text or "KO")
-        return None, (FAILURE_SERVER, self._unexpected(response))
+        return None, self._unexpected_failure(response)
 
     # -- sending ------------------------------------------------------------
     def send(self, messages):

@@ -9,6 +9,7 @@ recovery asks the list-messages API (``GET .../Messages.json?To=...``).
 """
 
 import base64
+import email.utils
 import hashlib
 import hmac
 import urllib.parse
@@ -64,6 +65,15 @@ def twilio_signature(auth_token, url, params):
     return base64.b64encode(digest).decode()
 
 
+def _created_since(item, since):
+    """Whether a listed message was created at or after ``since`` (kept when Twilio gives no date)."""
+    try:
+        created = email.utils.parsedate_to_datetime(item.get("date_created") or "")
+    except (TypeError, ValueError):
+        return True
+    return created is None or created >= since
+
+
 def _normalized_body(body):
     """A message body as Twilio lists it may differ in line endings only."""
     return str(body or "").replace("\r\n", "\n").strip()
@@ -89,7 +99,7 @@ def _url_variants(url):
 
 class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
     default_base_url = "https://api.twilio.com"
-    has_balance = has_delivery_reports = True
+    has_balance = has_delivery_reports = has_lookup = True
     credential_labels = {
         "username": required("Account SID"),
         "password": required("Auth Token"),
@@ -134,7 +144,7 @@ class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
             return FAILURE_SERVER, message
         if response.status_code in (401, 403):
             return FAILURE_ACCOUNT, self._unexpected(response)
-        return FAILURE_SERVER, self._unexpected(response)
+        return self._unexpected_failure(response)
 
     # -- sending ------------------------------------------------------------
     def send_one(self, message):
@@ -203,26 +213,30 @@ class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
     # -- crash recovery -------------------------------------------------------
     def lookup(self, messages):
         """{ref: sid} for the messages Twilio has, {ref: False} for those it has not: one list call per
-        message (``GET .../Messages.json?To=<number>&DateSent>=<day>``, outgoing messages of the same To and
-        Body). Raise ProviderError when Twilio cannot be asked or answers oddly (the SMS are then flagged, not
-        guessed). ``twilio_lookup_days`` (default 1: since yesterday, UTC) sets how far back to look."""
+        message (``GET .../Messages.json?To=<number>``, outgoing messages of the same To and Body created in
+        the window). No ``DateSent`` filter: a message Twilio accepted but has not sent yet has none, and it
+        must be found. Raise ProviderError when Twilio cannot be asked or answers oddly (the SMS are then
+        not resent, not guessed). ``twilio_lookup_days`` (default 1: since yesterday, UTC) sets how far back
+        to look."""
         self._check_credentials()
         try:
             days = max(0, int(self.config.get("twilio_lookup_days", 1)))
         except (TypeError, ValueError):
             days = 1
-        day = (datetime.now(timezone.utc) - timedelta(days=days)).date().isoformat()
+        since = datetime.combine(
+            (datetime.now(timezone.utc) - timedelta(days=days)).date(), datetime.min.time(), timezone.utc
+        )
         found = {}
         for message in messages:
-            sid = self._find_message(message, day)
+            sid = self._find_message(message, since)
             if sid is not None:
                 found[message.ref] = sid
         return found
 
-    def _find_message(self, message, day):
-        """The sid of ``message`` at Twilio, False when Twilio has no such message, None when it cannot tell
-        (more pages than ``twilio_lookup_max_pages``)."""
-        query = urllib.parse.urlencode({"To": message.number, "DateSent>": day, "PageSize": 1000})
+    def _find_message(self, message, since):
+        """The sid of ``message`` at Twilio (created since ``since``), False when Twilio has no such message,
+        None when it cannot tell (more pages than ``twilio_lookup_max_pages``)."""
+        query = urllib.parse.urlencode({"To": message.number, "PageSize": 1000})
         url = f"{self._account_url('Messages.json')}?{query}"
         body = _normalized_body(message.body)
         for _page in range(int(self.config.get("twilio_lookup_max_pages") or 10)):
@@ -237,6 +251,7 @@ class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
                     and item.get("to") == message.number
                     and str(item.get("direction") or "outbound-api").startswith("outbound")
                     and _normalized_body(item.get("body")) == body
+                    and _created_since(item, since)
                 ):
                     return str(item["sid"])
             next_page = data.get("next_page_uri")

@@ -103,7 +103,7 @@ class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API")
 
     def _part_error(self, status, part, response):
         if not status:
-            return FAILURE_SERVER, self._unexpected(response)
+            return self._unexpected_failure(response)
         text = " ".join(str(part.get("error-text") or "").split())
         message = f"{text} (Vonage status {status})" if text else f"Vonage status {status}"
         failure_type = VONAGE_ERRORS.get(status, FAILURE_SERVER)

@@ -1,9 +1,13 @@
 """Real SMS queued in Odoo and dispatched through provider accounts pointed at local emulators."""
 
+import time
+from datetime import timedelta
 from unittest.mock import patch
 
+from freezegun import freeze_time
 from lxml import etree
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
@@ -220,21 +224,62 @@ class TestGatewayProviders(GatewayEmulatorCase):
         self.brevo.mode = "http500"
         self._assert_retried(self.send(["+33612345678"]), "HTTP 500")
 
-    def test_connection_dropped(self):
-        self.make_account("twilio")
-        self.twilio.mode = "drop"
-        self._assert_retried(self.send(["+33612345678"]), "Provider")
+    def _assert_asked_later(self, sms, contains):
+        """The answer was lost: the SMS may have been sent. Not resent: it waits, charged, for the
+        provider to be asked about it."""
+        self.assertEqual((sms.state, sms.failure_type), ("outgoing", "sms_uncertain"), sms.error_message)
+        self.assertIn(contains, sms.error_message)
+        self.assertTrue(sms.next_try_date)
+        self.assertTrue(sms.credit_charged, "credit stays reserved until the provider tells")
 
-    def test_timeout_uses_account_timeout(self):
+    def run_queue_later(self):
+        with freeze_time(fields.Datetime.now() + timedelta(hours=1)):
+            self.run_queue()
+
+    def test_connection_dropped_provider_asked_before_any_resend(self):
+        account = self.make_account("twilio")
+        self.twilio.mode = "drop"  # the request is cut before Twilio takes it
+        sms = self.send(["+33612345678"])
+        self._assert_asked_later(sms, "Provider closed the connection")
+        self.twilio.mode = "ok"
+        self.run_queue_later()
+        # Twilio was asked first (list call), had no trace of it: sent once, as a first send
+        self.assertEqual(sms.state, "pending")
+        self.assertEqual(len(self.twilio.messages), 1)
+        self.assertEqual(sms.gateway_account_id, account)
+        calls = [r.method for r in self.twilio.received if r.path.endswith("/Messages.json")]
+        self.assertEqual(calls, ["POST", "GET", "POST"], "sent, asked about, sent again once")
+
+    def test_late_answer_is_found_not_resent(self):
         self.make_account("aspsms")
-        self.aspsms.mode = "timeout"
+        self.aspsms.mode = "timeout"  # ASPSMS takes the SMS, but answers after our timeout
         self.aspsms.hang_seconds = 1.5
-        self._assert_retried(self.send(["+33612345678"]), "1.0 s")
+        sms = self.send(["+33612345678"])
+        self._assert_asked_later(sms, "1.0 s")
+        time.sleep(0.7)  # ASPSMS finishes taking it
+        self.aspsms.mode = "ok"
+        self.run_queue_later()
+        self.assertEqual(sms.state, "pending", "found at the provider: recorded as sent")
+        self.assertEqual(list(self.aspsms.messages), [sms.uuid], "never sent twice")
+        self.assertEqual(sms.credit_move_id.state, "done")
 
-    def test_odd_answer(self):
+    def test_unreadable_answer_without_lookup_ends_uncertain(self):
         self.make_account("ovh")
         self.ovh.answer_next(EmulatorResponse(200, "<html>maintenance</html>", "text/html"))
-        self._assert_retried(self.send(["+33612345678"]), "maintenance")
+        sms = self.send(["+33612345678"])
+        self.assertEqual((sms.state, sms.failure_type), ("error", "sms_uncertain"))
+        self.assertTrue(sms.error_message.startswith("Uncertain: the provider may have sent it — not resent"))
+        self.assertIn("maintenance", sms.error_message)
+        self.assertEqual(sms.credit_charged, 1, "charged: the provider most likely took it")
+        self.assertEqual(sms.credit_move_id.state, "done")
+        self.run_queue_later()
+        self.assertEqual(sms.state, "error", "never resent by itself")
+        # a manager resends it explicitly: a new send, charged again
+        balance = self.balance(self.company_a)
+        sms.with_user(self.manager_a).action_set_outgoing()
+        self.assertEqual(self.balance(self.company_a), balance - 1)
+        self.run_queue_later()  # after the account's cool-down (no answer at all to its last call)
+        self.assertEqual(sms.state, "pending")
 
     def test_rate_limited(self):
         self.make_account("twilio")

@@ -118,7 +118,7 @@ class TestAspsmsProvider(ProviderTestCase):
 
     def test_json_without_status_code(self):
         self.emulator.answer_next(EmulatorResponse(200, {"ok": True}))
-        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer")
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_uncertain", "Unexpected answer")
 
     # -- balance --------------------------------------------------------------
     def test_balance(self):

@@ -106,7 +106,7 @@ class TestBrevoProvider(ProviderTestCase):
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_message_id(self):
-        self._assert_answer_fails(EmulatorResponse(201, {"status": "ok"}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(201, {"status": "ok"}), "sms_uncertain", "Unexpected answer")
 
     def test_html_error_page(self):
         self.emulator.answer_next(

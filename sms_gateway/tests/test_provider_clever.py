@@ -82,7 +82,7 @@ class TestCleverProvider(ProviderTestCase):
         self.assertTrue(self._send_one().ok)
 
     def test_success_without_push(self):
-        self._assert_answer_fails(EmulatorResponse(201, {"ok": True}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(201, {"ok": True}), "sms_uncertain", "Unexpected answer")
 
     def test_html_error_page(self):
         self.emulator.answer_next(EmulatorResponse(400, "<html><body>Bad Request</body></html>", "text/html"))

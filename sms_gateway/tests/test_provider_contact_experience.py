@@ -64,11 +64,13 @@ class TestContactExperienceProvider(ProviderTestCase):
         for body in (
             {"size": 1, "total": None, "list": [], "httpStatusCode": 201},
             {"size": 1, "list": [{"id": ""}], "httpStatusCode": 201},
-            {"size": 1, "list": [{"id": "1"}], "httpStatusCode": 500},
             {"size": 1, "list": "680560"},
-            {"status": "KO"},
             [],
         ):
+            self.emulator.answer_next(EmulatorResponse(200, body))
+            self._assert_failed_result(self._send_one(), "sms_uncertain", "Unexpected answer")
+        # a refusal inside a 200 answer is a refusal, not a lost answer
+        for body in ({"size": 1, "list": [{"id": "1"}], "httpStatusCode": 500}, {"status": "KO"}):
             self.emulator.answer_next(EmulatorResponse(200, body))
             self._assert_failed_result(self._send_one(), "sms_server", "Unexpected answer")
         self.emulator.answer_next(EmulatorResponse(201, {"list": [{"id": 77}]}))
@@ -79,7 +81,7 @@ class TestContactExperienceProvider(ProviderTestCase):
             EmulatorResponse(200, "<html><body><b>Warning</b>: mysql_connect()</body></html>", "text/html")
         )
         result = self._send_one()
-        self._assert_failed_result(result, "sms_server", "Warning : mysql_connect()")
+        self._assert_failed_result(result, "sms_uncertain", "Warning : mysql_connect()")
 
     def test_unexpected_status(self):
         self._assert_answer_fails(EmulatorResponse(403, "Forbidden"), "sms_server", "Provider answered HTTP 403")

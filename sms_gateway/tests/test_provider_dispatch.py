@@ -8,12 +8,14 @@ from ..providers.base import (
     FAILURE_CREDIT,
     FAILURE_NUMBER,
     FAILURE_SERVER,
+    FAILURE_UNCERTAIN,
     OutgoingSms,
     ProviderError,
     SendResult,
     SmsProvider,
 )
 from ..providers.dispatch import (
+    ASK,
     FAILOVER,
     FINAL,
     RETRY,
@@ -210,6 +212,12 @@ class TestDispatchDecisions(BaseCase):
             with self.subTest(failure_type=failure_type, attempts=attempts, can_fail_over=can_fail_over):
                 self.assertEqual(next_step(failure_type, attempts, max_attempts, can_fail_over), expected)
 
+    def test_next_step_when_the_answer_was_lost(self):
+        # the request may have reached the provider: never retried blindly, never handed to another account
+        self.assertEqual(next_step(FAILURE_UNCERTAIN, 1, 4, True, can_ask=True), ASK)
+        self.assertEqual(next_step(FAILURE_UNCERTAIN, 1, 4, True, can_ask=False), FINAL)
+        self.assertEqual(next_step(FAILURE_UNCERTAIN, 4, 4, True, can_ask=True), FINAL)
+
     def test_retry_delay_doubles(self):
         self.assertEqual([retry_delay(60, attempt) for attempt in (1, 2, 3, 4)], [60, 120, 240, 480])
         self.assertEqual(retry_delay(60, 2, jitter=0.75), 90)
@@ -222,6 +230,8 @@ class TestDispatchDecisions(BaseCase):
         self.assertFalse(needs_cooldown({FAILURE_SERVER}, all_failed=False), "one SMS of many: not the server")
         self.assertFalse(needs_cooldown({FAILURE_NUMBER}, all_failed=True), "wrong numbers say nothing of it")
         self.assertFalse(needs_cooldown(set(), all_failed=True))
+        self.assertTrue(needs_cooldown({FAILURE_UNCERTAIN}, all_failed=True), "no answer to anything")
+        self.assertFalse(needs_cooldown({FAILURE_UNCERTAIN}, all_failed=False))
 
 
 @tagged("post_install", "-at_install")

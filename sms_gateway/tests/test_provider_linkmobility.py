@@ -95,7 +95,9 @@ class TestLinkMobilityProvider(ProviderTestCase):
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_ids(self):
         self._assert_answer_fails(
-            EmulatorResponse(200, {"responseCode": 0, "responseMessage": "Success"}), "sms_server", "Unexpected answer"
+            EmulatorResponse(200, {"responseCode": 0, "responseMessage": "Success"}),
+            "sms_uncertain",
+            "Unexpected answer",
         )
 
     def test_unexpected_status(self):

@@ -80,7 +80,7 @@ class TestMobimelProvider(ProviderTestCase):
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_unexpected_resultat(self):
-        self._assert_answer_fails(EmulatorResponse(200, {"resultat": 2}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"resultat": 2}), "sms_uncertain", "Unexpected answer")
 
     def test_http_403(self):
         self._assert_answer_fails(EmulatorResponse(403, "Forbidden", "text/plain"), "sms_acc", "HTTP 403")

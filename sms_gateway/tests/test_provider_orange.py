@@ -77,11 +77,11 @@ class TestOrangeProvider(ProviderTestCase):
 
     def test_plain_text_served_as_html(self):
         self._assert_answer_fails(
-            EmulatorResponse(200, "Maintenance", "text/html; charset=utf-8"), "sms_server", "Maintenance"
+            EmulatorResponse(200, "Maintenance", "text/html; charset=utf-8"), "sms_uncertain", "Maintenance"
         )
 
     def test_json_object_without_id(self):
-        self._assert_answer_fails(EmulatorResponse(200, {"status": "ok"}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"status": "ok"}), "sms_uncertain", "Unexpected answer")
 
     # -- no balance, no DLR ---------------------------------------------------
     def test_no_balance_nor_reports(self):

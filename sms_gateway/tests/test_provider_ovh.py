@@ -149,11 +149,13 @@ class TestOvhProvider(ProviderTestCase):
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_json_served_as_text_json(self):
         self.emulator.answer_next(EmulatorResponse(200, '{"status":100,"SmsIds":[', "text/json"))
-        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer from provider")
+        self._assert_all_failed(
+            self.provider.send(self._messages()), "sms_uncertain", "Unexpected answer from provider"
+        )
 
     def test_success_without_ids(self):
         self.emulator.answer_next(EmulatorResponse(200, {"status": 100, "creditLeft": "3"}))
-        self._assert_all_failed(self.provider.send(self._messages()), "sms_server", "Unexpected answer")
+        self._assert_all_failed(self.provider.send(self._messages()), "sms_uncertain", "Unexpected answer")
 
     # -- balance / connection test --------------------------------------------
     def test_balance_only_after_send(self):

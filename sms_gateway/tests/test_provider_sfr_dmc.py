@@ -86,11 +86,11 @@ class TestSfrDmcProvider(ProviderTestCase):
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_must_be_checked(self):
-        self._assert_answer_fails(EmulatorResponse(200, {"response": 123}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"response": 123}), "sms_uncertain", "Unexpected answer")
         self._assert_answer_fails(
-            EmulatorResponse(200, {"success": "true", "response": 123}), "sms_server", "Unexpected answer"
+            EmulatorResponse(200, {"success": "true", "response": 123}), "sms_uncertain", "Unexpected answer"
         )
-        self._assert_answer_fails(EmulatorResponse(200, {"success": True}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(200, {"success": True}), "sms_uncertain", "Unexpected answer")
 
     def test_wrong_version_path(self):
         result = self._send_one(self._provider(base_url=f"{self.emulator.url}/DmcWS/x/JsonService"))

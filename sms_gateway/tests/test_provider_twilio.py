@@ -94,7 +94,7 @@ class TestTwilioProvider(ProviderTestCase):
         self.assertEqual(len(self.emulator.received), 1)
 
     def test_json_without_sid(self):
-        self._assert_answer_fails(EmulatorResponse(201, {"status": "queued"}), "sms_server", "Unexpected answer")
+        self._assert_answer_fails(EmulatorResponse(201, {"status": "queued"}), "sms_uncertain", "Unexpected answer")
 
     # -- balance --------------------------------------------------------------
     def test_balance(self):
@@ -121,7 +121,8 @@ class TestTwilioProvider(ProviderTestCase):
         for number, body in (("+33612345678", ACCENTED), ("+33612345678", "Other text"), ("+33699999999", "Hello")):
             self.assertTrue(self._send(number=number, body=body)[0].ok)
         old_sid = self._sid_of("+33699999999", "Hello")
-        self.emulator.sent_dates[old_sid] -= timedelta(days=5)  # outside the DateSent window
+        self.emulator.created_dates[old_sid] -= timedelta(days=5)  # outside the lookup window
+        self.emulator.sent_dates[old_sid] -= timedelta(days=5)
         self.emulator.reset()
         messages = [
             OutgoingSms("sent", "+33612345678", ACCENTED),
@@ -137,8 +138,16 @@ class TestTwilioProvider(ProviderTestCase):
         request = self.emulator.received[0]
         self.assertEqual((request.method, request.path), ("GET", f"/2010-04-01/Accounts/{SID}/Messages.json"))
         self.assertEqual(request.query["To"], "+33612345678")
-        self.assertRegex(request.query["DateSent>"], r"^\d{4}-\d{2}-\d{2}$")
+        self.assertNotIn("DateSent>", request.query, "a message not sent yet has no DateSent")
         self.assertEqual(len(self.emulator.received), 4, "one list call per message")
+
+    def test_lookup_finds_messages_accepted_but_not_sent_yet(self):
+        self.emulator.hold_queued = True  # a Twilio-side backlog: accepted, queued, no DateSent
+        self.assertTrue(self._send(body="Queued at Twilio")[0].ok)
+        sid = self._sid_of("+33612345678", "Queued at Twilio")
+        self.emulator.reset()
+        found = self.provider.lookup([OutgoingSms("r1", "+33612345678", "Queued at Twilio")])
+        self.assertEqual(found, {"r1": sid})
 
     def test_lookup_follows_pages(self):
         for i in range(5):

@@ -89,10 +89,10 @@ class TestVonageProvider(ProviderTestCase):
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_empty_messages_and_missing_id(self):
         self._assert_answer_fails(
-            EmulatorResponse(200, {"message-count": "0", "messages": []}), "sms_server", "Unexpected answer"
+            EmulatorResponse(200, {"message-count": "0", "messages": []}), "sms_uncertain", "Unexpected answer"
         )
         self._assert_answer_fails(
-            EmulatorResponse(200, {"messages": [{"status": "0"}]}), "sms_server", "Unexpected answer"
+            EmulatorResponse(200, {"messages": [{"status": "0"}]}), "sms_uncertain", "Unexpected answer"
         )
 
     def test_http_401(self):

@@ -76,6 +76,8 @@ class TwilioEmulator(ProviderEmulator):
         super().reset_state()  # messages: sid -> form fields accepted
         self.balance = self.initial_balance  # None = unlimited
         self.sent_dates = {}  # sid -> datetime (UTC) the message was taken; a test may move it back
+        self.created_dates = {}  # sid -> datetime (UTC) the message was created
+        self.hold_queued = False  # True: accepted messages stay queued (no date_sent), as under a Twilio backlog
 
     def _authorised(self, request, path_sid):
         header = request.headers.get("authorization", "")
@@ -136,7 +138,9 @@ class TwilioEmulator(ProviderEmulator):
                 self.balance -= cost
             sid = f"SM{next(self._ids):08x}{uuid.uuid4().hex[:24]}"
             self.messages[sid] = dict(form)
-            self.sent_dates[sid] = datetime.now(timezone.utc)
+            self.created_dates[sid] = datetime.now(timezone.utc)
+            if not self.hold_queued:
+                self.sent_dates[sid] = self.created_dates[sid]
         return EmulatorResponse(
             201,
             {
@@ -175,6 +179,7 @@ class TwilioEmulator(ProviderEmulator):
                     return _error(400, 20001, f"Invalid {name}: {query[name]}")
         with self._state_lock:
             items = [(sid, dict(form), self.sent_dates.get(sid)) for sid, form in self.messages.items()]
+            created = dict(self.created_dates)
         selected = [
             (sid, form, sent)
             for sid, form, sent in reversed(items)  # newest first
@@ -198,8 +203,9 @@ class TwilioEmulator(ProviderEmulator):
                 "messaging_service_sid": form.get("MessagingServiceSid"),
                 "body": form.get("Body"),
                 "direction": "outbound-api",
-                "status": "sent",
+                "status": "sent" if sent else "queued",
                 "num_segments": str(_segments(form.get("Body") or "")),
+                "date_created": email.utils.format_datetime(created[sid]) if sid in created else None,
                 "date_sent": email.utils.format_datetime(sent) if sent else None,
             }
             for sid, form, sent in chunk
