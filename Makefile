@@ -29,7 +29,7 @@ test-stock: check-odoo env
 	$(PYTHON) .ci/odoo_test.py --addons-path "$$($(PYTHON) .ci/odoo_env.py)" \
 		--modules sms_gateway,test_mail_sms --test-tags /sms,/test_mail_sms --log odoo-test-stock.log
 
-# Fault injection with real processes (kill -9, provider 500/timeouts/drops, two workers): about 6-10 minutes.
+# Fault injection with real processes (kill -9, provider 500/timeouts/drops, late answers, two workers): about 8 minutes.
 test-faults: check-odoo env
 	$(PYTHON) tests_faults/test_faults.py -v
 

@@ -31,9 +31,26 @@ TEMPLATE = f"{PREFIX}_template"
 DRIVER = os.path.join(REPO, "tests_faults", "driver.py")
 
 
-class FaultEmulator(TwilioEmulator):
-    """Twilio emulator (its list-messages call answers the connector's reconciliation ``lookup``) with a
-    gateway-timeout mode: the answer comes after the client's timeout, as a 504, without taking the message."""
+class LateAnswers:
+    """An emulator that takes every message but, for its first ``late_left`` send calls, answers only
+    after the client's timeout (1 s in the fault databases): the answer is lost, the SMS was taken."""
+
+    late_left = 0
+
+    def handle(self, request):
+        late = False
+        if request.method == "POST" and request.path.endswith("/Messages.json"):
+            with self._lock:
+                late, self.late_left = self.late_left > 0, max(self.late_left - 1, 0)
+        response = super().handle(request)
+        if late:
+            time.sleep(1.5)
+        return response
+
+
+class FaultEmulator(LateAnswers, TwilioEmulator):
+    """Twilio emulator (its list-messages call answers the connector's ``lookup``) with a gateway-timeout
+    mode: the answer comes after the client's timeout, as a 504, without taking the message."""
 
     def handle(self, request):
         if self.mode == "gateway_timeout":
@@ -183,6 +200,16 @@ class TestDispatchFaults(unittest.TestCase):
         retried = psql(self.db, "SELECT COUNT(*) FROM sms_sms WHERE attempt_count > 1")[0][0]
         print(f"{retried} SMS needed more than one attempt")
         self.assertGreater(retried, 0)
+
+    def test_late_answers_one_per_request(self):
+        """Twilio takes the first 300 SMS but answers after our timeout: each is asked about before any
+        new attempt, found, recorded as sent; none is sent twice."""
+        self.emulator.latency = 0.002
+        self.emulator.late_left = 300
+        self.start_worker()
+        self.wait_all()
+        self.assertEqual(self.emulator.late_left, 0, "the late answers happened")
+        self.assert_exactly_once()
 
     def test_two_workers_at_once(self):
         self.emulator.latency = 0.002

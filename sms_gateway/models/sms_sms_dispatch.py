@@ -277,7 +277,7 @@ class SmsSms(models.Model):
                 )
                 for sms in account_sms
             ]
-            settled_by_asking = []
+            settled_by_asking, asked_in_vain = [], set()
             try:
                 connector = run.connector(account.id, account_sudo._get_connector, account_sudo.max_concurrency)
             except Exception as error:  # e.g. the connector of this provider is not installed
@@ -287,7 +287,9 @@ class SmsSms(models.Model):
             else:
                 to_ask = set(account_sms.filtered(lambda s: s.failure_type == FAILURE_UNCERTAIN).mapped("uuid"))
                 if to_ask:
-                    settled_by_asking = account_sms._gateway_ask_provider(account_sudo, connector, messages, to_ask)
+                    settled_by_asking, asked_in_vain = account_sms._gateway_ask_provider(
+                        account_sudo, connector, messages, to_ask
+                    )
                     answered = {result.ref for result in settled_by_asking}
                     messages = [message for message in messages if message.ref not in answered]
                 results = run.send(
@@ -296,24 +298,28 @@ class SmsSms(models.Model):
                     max_concurrency=account_sudo.max_concurrency or 1,
                     rate_limit=account_sudo.rate_limit,
                 )
-            asked_unknown = {r.ref for r in settled_by_asking if r.failure_type == FAILURE_UNCERTAIN}
-            account_sms._gateway_apply_results(account_sudo, settled_by_asking + results, asked=asked_unknown)
+            account_sms._gateway_apply_results(account_sudo, settled_by_asking + results, asked=asked_in_vain)
         if self:
             run.commit(self.env.cr)  # results of a provider call are never lost
 
     def _gateway_ask_provider(self, account, connector, messages, refs):
         """A lost answer is not a refusal: before SMS whose request may have reached the provider (``refs``)
-        are sent again, ask the provider. Return the results it settles: found, sent (with its id); unknown
-        (or the provider cannot be asked now), ``sms_uncertain`` for good. Those it definitely never got are
-        left out: they are sent now, as a first send."""
+        are sent again, ask the provider. Return ``(results, unknown)``: the results it settles (found: sent,
+        with its id; otherwise still ``sms_uncertain``), and the refs the provider answered about without
+        knowing them (uncertain for good). When the provider cannot be asked now (down, timeout), they are
+        asked again at their next try. Those it definitely never got are left out: sent now, as a first
+        send."""
         asked = [message for message in messages if message.ref in refs]
+        previous = {sms.uuid: sms.error_message for sms in self}
         try:
             found = dict(connector.lookup(asked) or {})
-        except Exception as error:  # asking is best effort: they stay uncertain, never resent
-            _logger.warning("SMS account %s: the provider could not be asked about lost answers: %s", account.id, error)
-            found = {}
-        previous = {sms.uuid: sms.error_message for sms in self}
-        results = []
+        except Exception as error:  # never resent: asked again later
+            _logger.info("SMS account %s: the provider could not be asked about lost answers: %s", account.id, error)
+            still = [
+                SendResult(m.ref, failure_type=FAILURE_UNCERTAIN, error_message=previous.get(m.ref)) for m in asked
+            ]
+            return still, set()
+        results, unknown = [], set()
         for message in asked:
             if found.get(message.ref):
                 results.append(SendResult(message.ref, provider_id=str(found[message.ref])))
@@ -321,7 +327,8 @@ class SmsSms(models.Model):
                 results.append(
                     SendResult(message.ref, failure_type=FAILURE_UNCERTAIN, error_message=previous.get(message.ref))
                 )
-        return results
+                unknown.add(message.ref)
+        return results, unknown
 
     def _gateway_apply_results(self, account, results, asked=()):
         """Record the provider's answers; ``asked``: refs the provider was already asked about, in vain

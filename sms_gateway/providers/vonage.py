@@ -13,7 +13,7 @@ are ignored).
 import re
 
 from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
-from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNCERTAIN
 
 # Per-message ``status`` -> failure type (anything else: transient sms_server).
 VONAGE_ERRORS = {
@@ -87,10 +87,22 @@ class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API")
         parts = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
             return self.failed(message, self._unexpected(response))
+        accepted = [part for part in parts if str(part.get("status", "")).strip() == "0"]
         for part in parts:
             status = str(part.get("status", "")).strip()
             if status != "0":
                 failure_type, text = self._part_error(status, part, response)
+                if accepted:
+                    # some parts already left: sending the whole message again would send them twice
+                    text = str(
+                        _lt(
+                            "Vonage accepted %(accepted)s of the %(parts)s parts and refused the others: %(error)s",
+                            accepted=len(accepted),
+                            parts=len(parts),
+                            error=text,
+                        )
+                    )
+                    return self.failed(message, text, FAILURE_UNCERTAIN)
                 return self.failed(message, text, failure_type)
         provider_id = str(parts[0].get("message-id") or "").strip()
         if not provider_id:

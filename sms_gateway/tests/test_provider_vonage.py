@@ -87,6 +87,22 @@ class TestVonageProvider(ProviderTestCase):
         )
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
+    def test_multipart_with_a_later_part_refused_is_not_resent_whole(self):
+        # part 1 left, part 2 was throttled: a retry of the whole message would send part 1 twice
+        self.emulator.answer_next(
+            EmulatorResponse(
+                200,
+                {
+                    "message-count": "2",
+                    "messages": [
+                        {"status": "0", "message-id": "P1", "remaining-balance": "3.1"},
+                        {"status": "1", "error-text": "Throttled"},
+                    ],
+                },
+            )
+        )
+        self._assert_failed(self._send(body="x" * 200), "sms_uncertain", "Vonage accepted 1 of the 2 parts")
+
     def test_empty_messages_and_missing_id(self):
         self._assert_answer_fails(
             EmulatorResponse(200, {"message-count": "0", "messages": []}), "sms_uncertain", "Unexpected answer"
