@@ -5,6 +5,7 @@ all take it from here.
 """
 
 import os
+import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -16,7 +17,15 @@ NOT_INSTALLED = (
 
 def addons_path():
     """Odoo's own addons folders followed by this repository, comma-separated; exits with one sentence
-    when Odoo 18.0 is not importable."""
+    when Odoo 18.0 is not importable. Computed in a child process: parsing Odoo's configuration here would
+    reset the caller's own (log level...)."""
+    done = subprocess.run([sys.executable, os.path.abspath(__file__)], capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(done.stderr.strip())
+    return done.stdout.strip()
+
+
+def _compute_addons_path():
     try:
         import odoo.release
         from odoo.tools import config
@@ -29,4 +38,4 @@ def addons_path():
 
 
 if __name__ == "__main__":
-    print(addons_path())
+    print(_compute_addons_path())
