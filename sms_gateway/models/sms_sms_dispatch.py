@@ -312,13 +312,10 @@ class SmsSms(models.Model):
         asked = [message for message in messages if message.ref in refs]
         previous = {sms.uuid: sms.error_message for sms in self}
         try:
-            found = dict(connector.lookup(asked) or {})
+            found, answered = dict(connector.lookup(asked) or {}), True
         except Exception as error:  # never resent: asked again later
             _logger.info("SMS account %s: the provider could not be asked about lost answers: %s", account.id, error)
-            still = [
-                SendResult(m.ref, failure_type=FAILURE_UNCERTAIN, error_message=previous.get(m.ref)) for m in asked
-            ]
-            return still, set()
+            found, answered = {}, False
         results, unknown = [], set()
         for message in asked:
             if found.get(message.ref):
@@ -327,7 +324,8 @@ class SmsSms(models.Model):
                 results.append(
                     SendResult(message.ref, failure_type=FAILURE_UNCERTAIN, error_message=previous.get(message.ref))
                 )
-                unknown.add(message.ref)
+                if answered:
+                    unknown.add(message.ref)
         return results, unknown
 
     def _gateway_apply_results(self, account, results, asked=()):
