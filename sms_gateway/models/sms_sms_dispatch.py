@@ -281,8 +281,15 @@ class SmsSms(models.Model):
             try:
                 connector = run.connector(account.id, account_sudo._get_connector, account_sudo.max_concurrency)
             except Exception as error:  # e.g. the connector of this provider is not installed
+                # an SMS whose answer was lost stays uncertain (asked about later), never handed to another account
+                uncertain = set(account_sms.filtered(lambda s: s.failure_type == FAILURE_UNCERTAIN).mapped("uuid"))
                 results = [
-                    SendResult(message.ref, failure_type="sms_acc", error_message=str(error)) for message in messages
+                    SendResult(
+                        message.ref,
+                        failure_type=FAILURE_UNCERTAIN if message.ref in uncertain else "sms_acc",
+                        error_message=str(error),
+                    )
+                    for message in messages
                 ]
             else:
                 to_ask = set(account_sms.filtered(lambda s: s.failure_type == FAILURE_UNCERTAIN).mapped("uuid"))

@@ -263,6 +263,20 @@ class TestGatewayProviders(GatewayEmulatorCase):
         self.assertEqual(list(self.aspsms.messages), [sms.uuid], "never sent twice")
         self.assertEqual(sms.credit_move_id.state, "done")
 
+    def test_lost_answer_never_handed_to_another_account(self):
+        account = self.make_account("twilio")
+        backup = self.make_account("aspsms", only=False, sequence=5)
+        self.twilio.mode = "drop"
+        sms = self.send(["+33612345678"])
+        self._assert_asked_later(sms, "Provider closed the connection")
+        # at the next try the account's connector cannot even be built: the SMS waits, uncertain, on its
+        # account; the backup account never gets it
+        with patch.object(type(account), "_get_connector", side_effect=RuntimeError("connector broken")):
+            self.run_queue_later()
+        self.assertEqual((sms.state, sms.failure_type, sms.gateway_account_id), ("outgoing", "sms_uncertain", account))
+        self.assertFalse(self.aspsms.messages, "not sent through the backup account")
+        self.assertTrue(backup.active)
+
     def test_unreadable_answer_without_lookup_ends_uncertain(self):
         self.make_account("ovh")
         self.ovh.answer_next(EmulatorResponse(200, "<html>maintenance</html>", "text/html"))
