@@ -1,8 +1,9 @@
 """Fault-injection suite: real Odoo processes, a Twilio emulator on 127.0.0.1, 10,000 queued SMS.
 
 Scenarios (each on a fresh copy of one prepared database): ``kill -9`` of a dispatch worker in the middle of
-dispatch then a restart; the provider answering 500, timing out and dropping connections for a while; two
-dispatch workers at once. After each: no number received the same SMS twice, every SMS is sent once or flagged,
+dispatch then a restart; the provider answering 500, timing out and dropping connections for a while; the
+provider taking SMS but answering after our timeout, one per request (Twilio) and in batches (ASPSMS, the
+account switched to it); two dispatch workers at once. After each: no number received the same SMS twice, every SMS is sent once or flagged,
 the credit ledger equals what the emulator accepted. Run with ``make test-faults``.
 """
 
@@ -20,6 +21,7 @@ sys.path.insert(0, os.path.join(REPO, "sms_gateway", "tests"))
 sys.path.insert(0, os.path.join(REPO, ".ci"))
 
 from dbtools import psql  # noqa: E402
+from emulators.aspsms import AspsmsEmulator  # noqa: E402
 from emulators.base import EmulatorResponse  # noqa: E402
 from emulators.twilio import TwilioEmulator  # noqa: E402
 from odoo_env import addons_path  # noqa: E402
@@ -37,9 +39,12 @@ class LateAnswers:
 
     late_left = 0
 
+    def is_send(self, request):
+        raise NotImplementedError
+
     def handle(self, request):
         late = False
-        if request.method == "POST" and request.path.endswith("/Messages.json"):
+        if self.is_send(request):
             with self._lock:
                 late, self.late_left = self.late_left > 0, max(self.late_left - 1, 0)
         response = super().handle(request)
@@ -52,11 +57,44 @@ class FaultEmulator(LateAnswers, TwilioEmulator):
     """Twilio emulator (its list-messages call answers the connector's ``lookup``) with a gateway-timeout
     mode: the answer comes after the client's timeout, as a 504, without taking the message."""
 
+    def is_send(self, request):
+        return request.method == "POST" and request.path.endswith("/Messages.json")
+
+    def taken(self):
+        """``[(provider id, number, body)]`` of every message the provider took, repeats included."""
+        return [(sid, m["To"], m["Body"]) for sid, m in list(self.messages.items())]
+
     def handle(self, request):
         if self.mode == "gateway_timeout":
             time.sleep(1.5)
             return EmulatorResponse(504, "<html>504 Gateway Time-out</html>", "text/html")
         return super().handle(request)
+
+
+class FaultAspsmsEmulator(LateAnswers, AspsmsEmulator):
+    """ASPSMS emulator (a batch provider: one call carries up to 1000 recipients; its
+    InquireDeliveryNotifications answers the connector's ``lookup``) that keeps every recipient it took, in
+    order: a message taken twice under the same reference would otherwise be one entry of ``messages``."""
+
+    def __init__(self):
+        super().__init__(userkey="FAULTSUITEKEY", password="fault-suite-password")
+        self.log = []
+
+    def is_send(self, request):
+        return request.method == "POST" and request.path.rstrip("/").endswith(("SendTextSMS", "SendSimpleTextSMS"))
+
+    def _send(self, data):
+        response = super()._send(data)
+        if response.body.get("StatusCode") == "1":
+            with self._state_lock:
+                for recipient in data["Recipients"]:
+                    number, _sep, ref = str(recipient).partition(":")
+                    self.log.append((ref, number, data["MessageText"]))
+        return response
+
+    def taken(self):
+        with self._state_lock:
+            return list(self.log)
 
 
 def run(command, **kwargs):
@@ -87,8 +125,19 @@ class TestDispatchFaults(unittest.TestCase):
         self.db = f"{PREFIX}_{self._testMethodName[5:]}"[:63]
         subprocess.run(["dropdb", "-h", "127.0.0.1", "--if-exists", self.db], check=False)
         run(["createdb", "-h", "127.0.0.1", "-T", TEMPLATE, self.db])
-        self.emulator = FaultEmulator().start()
-        psql(self.db, "UPDATE sms_gateway_account SET base_url = %s", (self.emulator.url,))
+        if self._testMethodName.endswith("_batch_provider"):
+            self.emulator = FaultAspsmsEmulator().start()
+            psql(
+                self.db,
+                "UPDATE sms_gateway_account SET provider = 'aspsms', name = 'ASPSMS (emulator)', base_url = %s,"
+                " username = %s, password = %s",
+                (self.emulator.url, self.emulator.userkey, self.emulator.password),
+            )
+            # one text for all: ASPSMS carries one text per call, so the calls carry 100 recipients each
+            psql(self.db, "UPDATE sms_sms SET body = 'Fault suite message for everyone'")
+        else:
+            self.emulator = FaultEmulator().start()
+            psql(self.db, "UPDATE sms_gateway_account SET base_url = %s", (self.emulator.url,))
         self.workers = []
         self.started = time.monotonic()
 
@@ -110,7 +159,7 @@ class TestDispatchFaults(unittest.TestCase):
 
     def wait_accepted(self, count, timeout=120):
         deadline = time.monotonic() + timeout
-        while len(self.emulator.messages) < count and time.monotonic() < deadline:
+        while len(self.emulator.taken()) < count and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def wait_all(self, timeout=300):
@@ -118,10 +167,11 @@ class TestDispatchFaults(unittest.TestCase):
             worker.wait(timeout=timeout)
 
     def assert_exactly_once(self, allow_flagged=False):
-        accepted = dict(self.emulator.messages)  # sid -> form
-        per_message = Counter((m["To"], m["Body"]) for m in accepted.values())
+        taken = self.emulator.taken()
+        accepted = {provider_id: number for provider_id, number, _body in taken}
+        per_message = Counter((number, body) for _id, number, body in taken)
         duplicates = [key for key, n in per_message.items() if n > 1]
-        self.assertFalse(duplicates, f"{len(duplicates)} SMS received twice, e.g. {duplicates[:3]}")
+        self.assertEqual(len(duplicates), 0, f"{len(duplicates)} SMS received twice, e.g. {duplicates[:3]}")
         states = dict(psql(self.db, "SELECT state, COUNT(*) FROM sms_sms GROUP BY state"))
         self.assertEqual(sum(states.values()), COUNT)
         self.assertFalse(states.get("outgoing") or states.get("process"), f"SMS left unsent: {states}")
@@ -141,8 +191,8 @@ class TestDispatchFaults(unittest.TestCase):
                  FROM sms_credit_move""",
         )[0]
         self.assertEqual(reserved, 0, "no credit left reserved")
-        self.assertEqual(consumed, len(accepted), "the ledger charges exactly what the provider accepted")
-        self.assertEqual(balance, 2 * COUNT - len(accepted))
+        self.assertEqual(consumed, len(taken), "the ledger charges exactly what the provider accepted")
+        self.assertEqual(balance, 2 * COUNT - len(taken))
         return states, errors
 
     # -- scenarios ----------------------------------------------------------------------------------------
@@ -210,6 +260,18 @@ class TestDispatchFaults(unittest.TestCase):
         self.wait_all()
         self.assertEqual(self.emulator.late_left, 0, "the late answers happened")
         self.assert_exactly_once()
+
+    def test_late_answers_batch_provider(self):
+        """ASPSMS takes the first 5 calls (100 SMS each) but answers after our timeout: the 500 SMS are asked
+        about (InquireDeliveryNotifications) before any new attempt, found, recorded as sent; none twice."""
+        self.emulator.late_left = 5
+        self.start_worker()
+        self.wait_all()
+        self.assertEqual(self.emulator.late_left, 0, "the late answers happened")
+        states, _errors = self.assert_exactly_once()
+        asked = psql(self.db, "SELECT COUNT(*) FROM sms_sms WHERE attempt_count > 1")[0][0]
+        print(f"{asked} SMS whose answer was lost were asked about, {states.get('pending', 0)} sent in all")
+        self.assertGreaterEqual(asked, 500)
 
     def test_two_workers_at_once(self):
         self.emulator.latency = 0.002
