@@ -159,7 +159,8 @@ class SmsGatewayAccount(models.Model):
     )
     balance_gap_warning = fields.Char("Balance gap", compute="_compute_balance_gap_warning")
     balance_gap_alerted = fields.Boolean(readonly=True, copy=False)
-    last_test_message = fields.Char("Last test result", readonly=True)
+    # the provider's words on the credentials: for those who manage them
+    last_test_message = fields.Char("Last test result", readonly=True, groups=MANAGER)
 
     _sql_constraints = [
         ("credits_per_segment_positive", "CHECK(credits_per_segment > 0)", "Credits per SMS segment must be positive."),
@@ -321,6 +322,7 @@ class SmsGatewayAccount(models.Model):
             config.update({key: account[name] for key, name in provider_class.account_fields.items()})
         if account.has_delivery_reports:
             config["dlr_url"] = account._get_webhook_url()
+            config["webhook_token"] = account.webhook_token  # in dlr_url: a secret the connector masks
         # the connector's messages end in the history: in the company's language
         config["ui_lang"] = account.company_id.partner_id.lang or self.env.lang or "en_US"
         return config

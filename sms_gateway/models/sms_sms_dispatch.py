@@ -530,7 +530,7 @@ class SmsSms(models.Model):
                 "SMS account %s: the provider could not be asked about %s interrupted SMS: %s",
                 account.id,
                 len(self),
-                error,
+                connector.redact(str(error)),
             )
             return {}
         finally:

@@ -7,8 +7,13 @@ list back onto ``sms.sms`` records. This keeps every connector testable alone
 against its local emulator.
 """
 
+import base64
+import functools
+import html
+import json
 import logging
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -158,6 +163,9 @@ class SmsProvider:
     each send): those of ``credential_labels`` marked :func:`required`."""
     account_fields = {}
     """``{config key: account field}`` of the provider-specific account fields the connector reads."""
+    secret_credentials = ("password", "api_key", "webhook_token")
+    """The config keys holding secrets: their values are masked out of every text the connector returns or
+    raises (:meth:`redact`), in every form a URL, a form body, JSON, HTML or basic auth may carry them."""
 
     # -- runtime state (per connector, hence per account and dispatch run) -------
     last_balance = None
@@ -166,8 +174,10 @@ class SmsProvider:
     """The unit of the last balance read, when the provider gives one."""
 
     def __init_subclass__(cls, code=None, label=None, **kwargs):
-        """``code`` and ``label`` in the class statement declare a connector and register it."""
+        """``code`` and ``label`` in the class statement declare a connector and register it; its calls
+        are wrapped so that no secret leaves them (see :func:`_redacting`)."""
         super().__init_subclass__(**kwargs)
+        _redact_calls(cls)
         if "credential_labels" in cls.__dict__ and "required_credentials" not in cls.__dict__:
             labels = cls.credential_labels
             cls.required_credentials = tuple(name for name in labels if isinstance(labels[name], RequiredLabel))
@@ -195,6 +205,51 @@ class SmsProvider:
     def close(self):
         if self._session is not None:
             self._session.close()
+
+    # -- secrets ------------------------------------------------------------------
+    def secret_forms(self):
+        """Every form in which the account's secrets may appear in a text: as typed, URL-encoded (path,
+        query or form body), JSON- and HTML-escaped, and inside a basic-auth header; longest first."""
+        forms = set()
+        username = str(self.config.get("username") or "")
+        for key in self.secret_credentials:
+            value = str(self.config.get(key) or "")
+            for secret in {value, value.strip()}:
+                if len(secret) < 4:  # masking a 1-3 character "secret" would garble every message
+                    continue
+                forms |= {
+                    secret,
+                    urllib.parse.quote(secret, safe=""),
+                    urllib.parse.quote(secret),
+                    urllib.parse.quote_plus(secret),
+                    json.dumps(secret)[1:-1],
+                    html.escape(secret),
+                }
+                forms.add(base64.b64encode(f"{username}:{secret}".encode()).decode())
+        return sorted(forms, key=len, reverse=True)
+
+    def redact(self, text):
+        """``text`` with every secret of the account masked (``***``); a :class:`RequestFailure` stays one."""
+        if not text or not isinstance(text, str):
+            return text
+        redacted = str(text)
+        for secret in self.secret_forms():
+            redacted = redacted.replace(secret, "***")
+        if redacted == text:
+            return text
+        if isinstance(text, RequestFailure):
+            return RequestFailure(redacted, maybe_sent=text.maybe_sent)
+        return redacted
+
+    def _redact_result(self, result):
+        """``result`` of a connector call with the secrets masked from its texts."""
+        if isinstance(result, str):
+            return self.redact(result)
+        if isinstance(result, list):
+            for item in result:
+                if isinstance(item, (SendResult, DeliveryReport)) and item.error_message:
+                    item.error_message = self.redact(item.error_message)
+        return result
 
     # -- configuration ----------------------------------------------------------
     @classmethod
@@ -413,3 +468,37 @@ class SmsProvider:
             ),
             maybe_sent=200 <= response.status_code < 300,
         )
+
+
+REDACTED_CALLS = ("send", "lookup", "get_balance", "test_connection", "check_settings", "fetch_delivery_reports")
+"""The connector calls whose texts (results' messages, ProviderError messages) are kept or shown: each one is
+wrapped by :func:`_redacting`, in every connector, so that no secret leaves a connector."""
+
+
+def _redacting(method):
+    """``method`` (a connector call) with the secrets masked from its result's texts and from the message of
+    the ProviderError it raises."""
+    if getattr(method, "redacting", False):
+        return method
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            result = method(self, *args, **kwargs)
+        except ProviderError as error:
+            error.args = tuple(self.redact(arg) if isinstance(arg, str) else arg for arg in error.args)
+            raise
+        return self._redact_result(result)
+
+    call.redacting = True
+    return call
+
+
+def _redact_calls(cls):
+    for name in REDACTED_CALLS:
+        method = cls.__dict__.get(name)
+        if callable(method):
+            setattr(cls, name, _redacting(method))
+
+
+_redact_calls(SmsProvider)

@@ -13,6 +13,7 @@ returns exactly one :class:`SendResult` per message, in the input order.
 import logging
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from requests.adapters import HTTPAdapter
@@ -77,10 +78,10 @@ def _size_connection_pool(session, max_concurrency):
 
 def _chunk_results(chunk, results, error=None):
     """One result per message of ``chunk`` (in order) out of what ``send``
-    returned: missing or malformed results become ``sms_server`` failures."""
+    returned: missing or malformed results become ``sms_server`` failures;
+    ``error``: the (secret-free) text of what ``send`` raised instead."""
     if error is not None:
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        message = str(_lt("Connector error while sending: %(error)s", error=text))
+        message = str(_lt("Connector error while sending: %(error)s", error=error))
         return [SendResult(m.ref, failure_type=FAILURE_SERVER, error_message=message) for m in chunk]
     by_ref = {}
     for result in results if isinstance(results, (list, tuple)) else ():
@@ -135,10 +136,15 @@ def send_all(connector, messages, max_concurrency=8, rate_limit=None, executor=N
                 limiter.acquire()
             return _chunk_results(chunk, connector.send(chunk))
         except Exception as e:  # never lose a message
+            # the exception's text and traceback may carry a credential (a URL, a body): masked before kept
             _logger.warning(
-                "SMS connector %s raised while sending %d message(s)", connector.code, len(chunk), exc_info=True
+                "SMS connector %s raised while sending %d message(s):\n%s",
+                connector.code,
+                len(chunk),
+                connector.redact(traceback.format_exc()),
             )
-            return _chunk_results(chunk, None, error=e)
+            text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            return _chunk_results(chunk, None, error=connector.redact(text))
 
     if workers == 1:
         per_chunk = [send_chunk(chunk) for chunk in chunks]

@@ -21,6 +21,7 @@ from . import (
     test_sms_gateway_flows,
     test_sms_i18n,
     test_sms_ledger,
+    test_sms_secrets,
     test_sms_security,
     test_sms_segments,
     test_sms_tour,

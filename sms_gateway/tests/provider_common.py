@@ -6,6 +6,7 @@ checks that the connector copes with the odd answers every provider may give.
 """
 
 import socket
+from types import SimpleNamespace
 
 from odoo.tests import BaseCase, tagged
 
@@ -241,3 +242,80 @@ class ProviderTestCase(BaseCase):
             self.assertIn("Back soon", result.error_message)
             self.assertNotIn("<h1>", result.error_message)
             self.assertNotIn("<p>", result.error_message)
+
+    # -- secrets: no credential in any text the connector gives back ----------
+    #: the value given to each of the connector's secret credentials in the secret tests: characters that every
+    #: encoding (URL path, query, form, JSON, basic auth) writes differently
+    secret_value = "Zq8/s3cr@t w0rd+K"
+
+    def _secret_connector(self, root_url=None, **config):
+        """A connector on ``root_url`` (default: the emulator) whose secret credentials are ``secret_value``."""
+        secrets = {
+            name: self.secret_value
+            for name in self.connector_class.secret_credentials
+            if name in self.connector_class.credential_labels or name in self.config
+        }
+        self.assertTrue(secrets, "the connector has a secret credential")
+        return self.connector_for(root_url or self.emulator.url, **secrets, **config)
+
+    def _secret_forms(self):
+        return self._secret_connector().secret_forms()
+
+    def _assert_no_secret(self, text):
+        """No form of ``secret_value`` in ``text``."""
+        for form in self._secret_forms():
+            self.assertNotIn(form, text or "")
+
+    def _assert_secret_free_send(self, connector):
+        results = connector.send(self.odd_answer_messages())
+        self.assertTrue(results)
+        for result in results:
+            self.assertFalse(result.ok)
+            self._assert_no_secret(result.error_message)
+        return results
+
+    def _assert_secret_free_calls(self, connector):
+        """Every call of ``connector`` that may fail (send, balance, connection test, lookup) fails without a
+        secret in its message."""
+        self._assert_secret_free_send(connector)
+        calls = [connector.test_connection]
+        if self.connector_class.has_balance:
+            calls.append(connector.get_balance)
+        if self.connector_class.has_lookup:
+            calls.append(lambda: connector.lookup(self.odd_answer_messages()))
+        for call in calls:
+            try:
+                call()
+            except ProviderError as error:
+                self._assert_no_secret(str(error))
+
+    def test_secret_masked_on_tls_error(self):
+        # requests' TLS error names the full URL, query string included
+        connector = self._secret_connector(self.emulator.url.replace("http://", "https://"))
+        for result in self._assert_secret_free_send(connector):
+            self.assertIn("TLS/SSL", result.error_message)
+        self._assert_secret_free_calls(connector)
+
+    def test_secret_masked_on_refused_connection(self):
+        self._assert_secret_free_calls(self._secret_connector(closed_port_url()))
+
+    def test_secret_masked_on_timeout(self):
+        self.emulator.mode = "timeout"
+        self._assert_secret_free_calls(self._secret_connector(timeout=self.odd_timeout))
+
+    def test_secret_masked_in_echoed_request(self):
+        """A provider error page that echoes the request shows the credentials it carried: masked."""
+        self.emulator.mode = "echo"
+        connector = self._secret_connector()
+        results = self._assert_secret_free_send(connector)
+        request = self.emulator.received[0]
+        carried = " ".join([*request.headers.values(), request.path, str(request.query)])
+        carried += request.body.decode("utf-8", "replace")
+        self.assertTrue(any(form in carried for form in connector.secret_forms()), "the request carries the secret")
+        # where the connector keeps the page's words as far as the secret, they are kept with the secret masked
+        excerpt = connector._body_excerpt(SimpleNamespace(text=self.emulator.last_echo))
+        if any(form in excerpt for form in connector.secret_forms()):
+            for result in results:
+                if "400 Bad Request" in result.error_message:
+                    self.assertIn("***", result.error_message)
+        self._assert_secret_free_calls(connector)

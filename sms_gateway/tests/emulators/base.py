@@ -8,13 +8,16 @@ into failure modes (``mode``) by tests and benchmarks:
 * ``"ok"``: the provider's documented behaviour (default);
 * ``"http500"``: answer 500 with an HTML page;
 * ``"timeout"``: sleep ``hang_seconds`` before answering;
-* ``"drop"``: close the connection without answering.
+* ``"drop"``: close the connection without answering;
+* ``"echo"``: answer 400 with an error page that echoes the request (its credentials included), as some
+  providers' front servers do.
 
 ``reset()`` forgets what a test did to the server (mode, queued answers, recorded requests);
 ``reset_state()`` puts the provider's side (its credit, the messages it took, its test settings) back to
 how the emulator was built.
 """
 
+import html
 import json
 import math
 import sys
@@ -69,6 +72,20 @@ class EmulatorResponse:
         return json.dumps(body).encode(), ctype or "application/json"
 
 
+def _echo_page(method, path, headers, body):
+    """An error page that shows the request it answers: its credentials first (the header, the query, the
+    body), as a front server's debug page would."""
+    shown = " ".join(
+        [
+            headers.get("authorization", ""),
+            headers.get("api-key", ""),
+            f"{method} {path}",
+            body.decode("utf-8", "replace"),
+        ]
+    )
+    return f"<html><body><h1>400 Bad Request</h1><pre>{html.escape(shown)}</pre></body></html>"
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers
     server_version = "SmsProviderEmulator/1.0"
@@ -107,6 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
             response = EmulatorResponse(
                 500, "<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html"
             )
+        elif mode == "echo":
+            emulator.last_echo = _echo_page(self.command, self.path, headers, raw)
+            response = EmulatorResponse(400, emulator.last_echo, "text/html")
         else:
             response = emulator.take_forced() or emulator.handle(request)
         payload, content_type = response.encode()
@@ -193,6 +213,7 @@ class ProviderEmulator:
             self.mode = "ok"
             self.forced = []  # answers given instead of handle(), first in first out (see answer_next)
             self.received = []
+            self.last_echo = ""  # the last page of the "echo" mode
             self.max_in_flight = self.in_flight  # highest simultaneous in_flight seen since start/reset
 
     def reset_state(self):
