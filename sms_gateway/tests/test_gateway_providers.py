@@ -160,6 +160,19 @@ class TestGatewayProviders(GatewayEmulatorCase):
         self.assertEqual(account.provider_balance, 1000.0)
         self.assertEqual(account.provider_balance_currency, "USD")
 
+    def test_bad_number_neither_retried_nor_cooling_the_account_down(self):
+        # a second account could take over: a bad number must not be handed to it, nor stop the first one
+        account = self.make_account("twilio", only=False)
+        bad, ok = self.send(["+15005550001", "+33612345678"])
+        self.assertEqual((bad.state, bad.failure_type), ("error", "sms_number_format"))
+        self.assertEqual(bad.gateway_account_id, account, "not failed over")
+        self.assertFalse(account.cooldown_until, "a bad number says nothing about the account")
+        self.assertEqual((ok.state, ok.gateway_account_id), ("pending", account))
+        self.run_queue()  # a later run does not try the bad number again
+        sends = [r for r in self.twilio.received if r.method == "POST" and r.form.get("To") == "+15005550001"]
+        self.assertEqual(len(sends), 1)
+        self.assertEqual(self.account_a.sudo().search_count([("cooldown_until", "!=", False)]), 0)
+
     def test_vonage_balance_from_answer(self):
         account = self.make_account("vonage")
         sms = self.send(["+33612345678"])
