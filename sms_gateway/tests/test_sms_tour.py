@@ -1,4 +1,5 @@
 import base64
+import json
 import os
 from pathlib import Path
 from unittest.mock import patch
@@ -11,9 +12,36 @@ SCREENSHOT_SIGNAL = "sms_gateway:screenshot"
 SCREENSHOT_PATH = Path(__file__).parents[1] / "static" / "description" / "recap.png"
 
 
+KEYS_SIGNAL = "sms_gateway:keys:"
+
+
+def type_keys(browser, actions):
+    """Type ``actions`` (see the tour's ``typing``) into the page's focused field as a keyboard does: one
+    browser key event per character (keydown, keypress, input, keyup; never a change event), then tell the
+    tour it is done. Chrome runs the commands in the order they are sent."""
+
+    def send(method, **params):
+        browser._websocket_send(method, params=params)
+
+    for action in actions:
+        if "type" in action:
+            for char in action["type"]:
+                send("Input.dispatchKeyEvent", type="keyDown", key=char, text=char, unmodifiedText=char)
+                send("Input.dispatchKeyEvent", type="keyUp", key=char)
+        elif "insert" in action:  # an input method, the emoji picker of the system, a paste
+            send("Input.insertText", text=action["insert"])
+        else:
+            key = action["key"]
+            code = {"Backspace": 8, "Enter": 13}[key]
+            send("Input.dispatchKeyEvent", type="rawKeyDown", key=key, code=key, windowsVirtualKeyCode=code)
+            send("Input.dispatchKeyEvent", type="keyUp", key=key, code=key, windowsVirtualKeyCode=code)
+    send("Runtime.evaluate", expression="document.body.classList.remove('o_sms_gateway_typing')")
+
+
 @tagged("post_install", "-at_install")
 class TestSmsComposerTour(HttpCase):
-    """Contacts > Action > Send SMS in a real browser: counter, recap, send, History."""
+    """Contacts > Action > Send SMS in a real browser, the message typed key by key: counter, recap, send,
+    History."""
 
     def test_composer_tour(self):
         company = self.env.ref("base.main_company")
@@ -34,6 +62,9 @@ class TestSmsComposerTour(HttpCase):
 
         def handle_console(browser, type, args=None, stackTrace=None, **kw):
             message = args and browser._from_remoteobject(args[0])
+            if isinstance(message, str) and message.startswith(KEYS_SIGNAL):
+                type_keys(browser, json.loads(message[len(KEYS_SIGNAL) :]))
+                return None
             if message != SCREENSHOT_SIGNAL:
                 return original(browser, type, args=args, stackTrace=stackTrace, **kw)
             done = "document.body.classList.add('o_sms_gateway_screenshot_done')"

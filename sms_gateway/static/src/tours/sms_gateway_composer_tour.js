@@ -3,11 +3,28 @@
 import { registry } from "@web/core/registry";
 
 /**
- * Contacts list > select contacts > Action > Send SMS > type a message with an accent and an emoji >
- * exact counter and recap > Send > the SMS are in SMS > History and the send in SMS > Sends.
+ * Contacts list > select contacts > Action > Send SMS > type a message key by key, with an accent, a
+ * Backspace and an emoji > the counter follows each key and the recap the typing, before the field is
+ * left > Send > the SMS are in SMS > History and the send in SMS > Sends.
  * Data (tests/test_sms_tour.py): 2 "Tour" contacts with valid mobiles, 228 SMS of credit,
  * opt-out mention "STOP 36608".
  */
+/** A step that has the test type ``actions`` into the focused field with real key events (see
+ * tests/test_sms_tour.py): ``{type: "text"}`` key by key, ``{insert: "text"}`` at once (emoji, paste),
+ * ``{key: "Backspace"}``. */
+function typing(actions) {
+    return [
+        {
+            trigger: "body:not(.o_sms_gateway_typing)",
+            run() {
+                document.body.classList.add("o_sms_gateway_typing");
+                console.log(`sms_gateway:keys:${JSON.stringify(actions)}`);
+            },
+        },
+        { trigger: "body:not(.o_sms_gateway_typing)" },
+    ];
+}
+
 registry.category("web_tour.tours").add("sms_gateway_composer_tour", {
     url: "/odoo/action-contacts.action_contacts",
     steps: () => [
@@ -16,23 +33,33 @@ registry.category("web_tour.tours").add("sms_gateway_composer_tour", {
         { trigger: ".o_list_view .o_data_row:contains('Tour Bruno') .o_list_record_selector input", run: "click" },
         { trigger: ".o_control_panel .o_cp_action_menus button", run: "click" },
         { trigger: ".o-dropdown--menu .o-dropdown-item:contains('Send SMS')", run: "click" },
-        {
-            trigger: ".modal .o_field_sms_gateway_body textarea",
-            run({ anchor }) {
-                // typed as one input: the emoji is a surrogate pair that per-key typing would split
-                anchor.value = "Bonjour ça va 😀";
-                anchor.dispatchEvent(new InputEvent("input", { bubbles: true }));
-                anchor.dispatchEvent(new Event("change", { bubbles: true }));
-            },
-        },
+        // typed as a person types: real key events sent by the browser (tests/test_sms_tour.py), no change event
+        { trigger: ".modal .o_field_sms_gateway_body textarea", run: "click" },
+        ...typing([{ type: "Bonjour" }]),
+        // the counter follows every key, the textarea still focused: 7 + " STOP 36608" = 18 characters, GSM-7
+        { trigger: ".modal .o_field_sms_gateway_body textarea:focus" },
+        { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_chars:contains('18')" },
+        { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_encoding:contains('GSM-7')" },
+        { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_remaining:contains('142')" },
+        // ç is not GSM-7: the SMS switches to UCS-2 (70 a part); a typo erased with Backspace
+        ...typing([{ type: " ça va!" }, { key: "Backspace" }]),
+        { trigger: ".modal .o_field_sms_gateway_body textarea:focus" },
+        { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_chars:contains('24')" },
+        { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_encoding:contains('UCS-2')" },
+        { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_remaining:contains('46')" },
+        // an emoji inserted as an input method or a paste does (one surrogate pair, one input event)
+        ...typing([{ insert: " 😀" }]),
         // exact counter: 15 + " STOP 36608" = 26 characters, UCS-2, the emoji takes 2 units: 70 - 27 = 43 left
+        { trigger: ".modal .o_field_sms_gateway_body textarea:focus" },
         { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_chars:contains('26')" },
         { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_encoding:contains('UCS-2')" },
         { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_segments:contains('1')" },
         { trigger: ".modal .o_sms_gateway_counter .o_sms_gateway_remaining:contains('43')" },
+        // the recap (computed by the server) follows once the typing pauses, still without leaving the field
+        { trigger: ".modal .o_sms_gateway_preview:contains('Bonjour ça va 😀 STOP 36608')" },
+        { trigger: ".modal .o_field_sms_gateway_body textarea:focus" },
         { trigger: ".modal .o_sms_gateway_mention:contains('STOP 36608')" },
         // recap
-        { trigger: ".modal .o_sms_gateway_preview:contains('Bonjour ça va 😀 STOP 36608')" },
         { trigger: ".modal .o_sms_recipient_count:contains('2')" },
         { trigger: ".modal .o_sms_valid_count:contains('2')" },
         { trigger: ".modal .o_sms_segment_count:contains('1')" },

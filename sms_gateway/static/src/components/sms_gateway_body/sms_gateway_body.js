@@ -2,6 +2,8 @@
 
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
+import { useDebounced } from "@web/core/utils/timing";
+import { useEffect, useState } from "@odoo/owl";
 import { SmsWidget, smsWidget } from "@sms/components/sms_widget/fields_sms_widget";
 import { countSms, toGsm7 } from "@sms_gateway/js/sms_segments";
 
@@ -14,11 +16,48 @@ import { countSms, toGsm7 } from "@sms_gateway/js/sms_segments";
 export class SmsGatewayBody extends SmsWidget {
     static template = "sms_gateway.SmsGatewayBody";
 
+    setup() {
+        super.setup();
+        // What the person is typing: Odoo writes the textarea into the record only on change (blur), so the
+        // counter reads the textarea on every input (no server call) and the record follows shortly after the
+        // typing pauses, for the recap (preview, cost) computed by the server.
+        this.typing = useState({ text: null, basis: null });
+        const commitTyping = useDebounced(() => this.commitTyping(), 400);
+        useEffect(
+            (textarea) => {
+                if (!textarea) {
+                    return;
+                }
+                const onInput = () => {
+                    this.typing.basis = this.recordData[this.props.name] || "";
+                    this.typing.text = textarea.value;
+                    commitTyping();
+                };
+                textarea.addEventListener("input", onInput);
+                return () => textarea.removeEventListener("input", onInput);
+            },
+            () => [this.textareaRef.el]
+        );
+    }
+
+    async commitTyping() {
+        const textarea = this.textareaRef.el;
+        if (textarea && textarea.value !== (this.recordData[this.props.name] || "")) {
+            await this.props.record.update({ [this.props.name]: textarea.value });
+        }
+    }
+
     get recordData() {
         return this.props.record.data;
     }
-    get typedText() {
+    get currentValue() {
         const value = this.recordData[this.props.name] || "";
+        const { text, basis } = this.typing;
+        // the typed text until the record holds it; a change made elsewhere (template, emoji, placeholder) wins
+        return text !== null && (value === basis || value === text) ? text : value;
+    }
+    get typedText() {
+        const value = this.currentValue;
         return this.recordData.sms_replace_accents ? toGsm7(value) : value;
     }
     get finalText() {
