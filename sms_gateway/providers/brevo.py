@@ -148,6 +148,8 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
         data = self._json(response)
         if response.status_code not in (200, 201):
             failure_type, error_message = self._error(response, data)
+            if failure_type == FAILURE_CREDIT and not re.search(r"cr[eé]dit", error_message, re.IGNORECASE):
+                error_message = str(_lt("No credit left on the provider account: %(error)s", error=error_message))
             return self.failed(message, error_message, failure_type)
         provider_id = _message_id(data)
         if provider_id is None:  # a 2xx we cannot read (a plain "KO" included): it may have been taken

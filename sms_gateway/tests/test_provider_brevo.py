@@ -1,3 +1,5 @@
+import time
+
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.brevo import BrevoProvider
 from .emulators.base import EmulatorResponse
@@ -105,7 +107,17 @@ class TestBrevoProvider(ProviderTestCase):
         )
 
     # -- bad numbers, credit, credentials, unknown answers (issue 9) ------------
+    def _settle(self):
+        """Wait for the requests of earlier tests still being served (the timeout case answers late, and a late
+        answer would take this test's queued answers), then forget them."""
+        deadline = time.monotonic() + 5
+        while self.emulator.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.emulator.reset()
+        self.emulator.reset_state()
+
     def test_invalid_number_alone(self):
+        self._settle()
         result = self._send_one(number=INVALID_NUMBER)
         self._assert_failed_result(result, "sms_number_format", "Invalid recipient mobile number (invalid_parameter)")
         self.assertEqual(len(self.emulator.received), 1, "one request: never retried")
@@ -124,6 +136,7 @@ class TestBrevoProvider(ProviderTestCase):
         )
 
     def test_invalid_number_in_batch(self):
+        self._settle()
         numbers = ["+33612345670", INVALID_NUMBER, "+33612345672"]
         results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
         by_ref = {r.ref: r for r in results}
@@ -138,6 +151,7 @@ class TestBrevoProvider(ProviderTestCase):
         )
 
     def test_no_credit(self):
+        self._settle()
         self.emulator.credits = 0
         result = self._send_one()
         self._assert_failed_result(result, "sms_credit", "Not enough credits (not_enough_credits)")
@@ -154,8 +168,13 @@ class TestBrevoProvider(ProviderTestCase):
             "sms_credit",
             "credits",
         )
+        self.emulator.answer_next(EmulatorResponse(402, {"message": "Payment required"}))
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Payment required")
+        self.assertIn("credit", result.error_message)
 
     def test_bad_credentials(self):
+        self._settle()
         result = self._send_one(self._provider(api_key="xkeysib-wrong"))
         self._assert_failed_result(result, "sms_acc", "Key not found (unauthorized)")
         self.assertEqual(len(self.emulator.received), 1)
@@ -168,6 +187,7 @@ class TestBrevoProvider(ProviderTestCase):
         )
 
     def test_unknown_answer(self):
+        self._settle()
         self._assert_answer_fails(
             EmulatorResponse(201, {"reference": "ab1cde2fgh", "smsCount": 1}), "sms_uncertain", "Unexpected answer"
         )
