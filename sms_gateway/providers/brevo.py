@@ -7,11 +7,34 @@ delivery webhook (``webUrl``) sends back with ``msg_status``.
 
 import json
 import re
+import unicodedata
 
 from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
-# Error ``code`` -> failure type; the HTTP status decides when the code is unknown.
+# What Brevo documents (developers.brevo.com "Key concepts" and the v3 OpenAPI spec, as its SDKs publish it:
+# sendinblue/APIv3-*-library, TransactionalSMSApi): every error is JSON ``{code, message}``; the codes are
+# invalid_parameter, missing_parameter, out_of_range, not_enough_credits, unauthorized, permission_denied,
+# reseller_permission_denied, account_under_validation, bad_request...; the SMS send answers 400 "bad request"
+# (a recipient that is not 6-15 digits with its country code is an ``invalid_parameter`` whose message names
+# the recipient) and 402 "You don't have enough credit to send your SMS"; a wrong key is 401 ``unauthorized``.
+# One recipient per call: no batch can be refused for one number. ``not_enough_credits`` is also seen with
+# HTTP 400 in the wild, so the words and the code are read before the status.
+# The words of ``message`` come first (English or French), then the code table, then the HTTP status.
+BREVO_CREDIT_WORDS = re.compile(
+    r"credit|insufficient (funds|balance)|balance (is )?too low|too low balance|solde insuffisant", re.IGNORECASE
+)
+BREVO_ACCOUNT_WORDS = re.compile(
+    r"unauthori[sz]ed|key not found|invalid (api[ -]?)?key|api[ -]?key (is )?(invalid|missing|not found)"
+    r"|under validation|suspend|deactivated|disabled account|account (is )?(blocked|expired)|cle (d'api )?invalide"
+    r"|compte (suspendu|bloque|desactive|en cours de validation)|authenti",
+    re.IGNORECASE,
+)
+BREVO_RECIPIENT_WORDS = re.compile(
+    r"recipient|mobile|phone|msisdn|\bnumber\b|destinataire|numero|telephone", re.IGNORECASE
+)
+BREVO_NOT_RECIPIENT_WORDS = re.compile(r"sender|expediteur|emetteur|originator", re.IGNORECASE)
+# Error ``code`` -> failure type, read after the words; the HTTP status decides when the code is unknown.
 BREVO_ERROR_CODES = {
     "not_enough_credits": FAILURE_CREDIT,
     "unauthorized": FAILURE_ACCOUNT,
@@ -19,6 +42,45 @@ BREVO_ERROR_CODES = {
     "account_under_validation": FAILURE_ACCOUNT,
 }
 BREVO_ERROR_STATUSES = {401: FAILURE_ACCOUNT, 402: FAILURE_CREDIT, 403: FAILURE_ACCOUNT}
+# Codes about the request's values: their words may name the recipient (then the number is refused).
+BREVO_PARAMETER_CODES = {"invalid_parameter", "missing_parameter", "out_of_range", "bad_request", ""}
+
+
+def _plain(text):
+    """``text`` without accents, for matching French words as well as English ones."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def brevo_failure_type(status, code, words):
+    """The failure type of a Brevo error answer: its words first, then its code, then its HTTP status."""
+    plain = _plain(words)
+    if BREVO_CREDIT_WORDS.search(plain):
+        return FAILURE_CREDIT
+    if BREVO_ACCOUNT_WORDS.search(plain):
+        return FAILURE_ACCOUNT
+    if code in BREVO_ERROR_CODES:
+        return BREVO_ERROR_CODES[code]
+    if (
+        code in BREVO_PARAMETER_CODES
+        and BREVO_RECIPIENT_WORDS.search(plain)
+        and not BREVO_NOT_RECIPIENT_WORDS.search(plain)
+    ):
+        return FAILURE_NUMBER  # final: the same number would be refused again
+    return BREVO_ERROR_STATUSES.get(status) or FAILURE_SERVER
+
+
+def _message_id(data):
+    """The ``messageId`` of a send answer (an integer, or a token of letters, digits, dashes), or None."""
+    value = data.get("messageId") if isinstance(data, dict) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value.strip()):
+        if value.strip().upper() not in ("KO", "ERROR", "ERR", "FAILED", "NULL", "NONE", "UNDEFINED"):
+            return value.strip()
+    return None
+
 
 # Webhook ``msg_status`` -> (Odoo state, delivery failure type).
 BREVO_DLR_STATUSES = {
@@ -56,18 +118,11 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
         if not isinstance(data, dict) or not (data.get("code") or data.get("message")):
             if response.status_code >= 500 or not (response.text or "").strip():
                 return FAILURE_SERVER, self._http_error(response)
-            return self._unexpected_failure(response)
+            return self._unexpected_failure(response)  # not Brevo's JSON (a proxy's page...): a refusal, retried
         code = str(data.get("code") or "").strip()
-        words = str(data.get("message") or "").strip()
+        words = " ".join(str(data.get("message") or "").split())
         message = f"{words} ({code})" if words and code else (words or code)
-        failure_type = BREVO_ERROR_CODES.get(code) or BREVO_ERROR_STATUSES.get(response.status_code)
-        if (
-            not failure_type
-            and code == "invalid_parameter"
-            and re.search(r"recipient|mobile|number", words, re.IGNORECASE)
-        ):
-            failure_type = FAILURE_NUMBER
-        return failure_type or FAILURE_SERVER, message
+        return brevo_failure_type(response.status_code, code, words), message
 
     def send_one(self, message):
         payload = {
@@ -93,11 +148,13 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
         data = self._json(response)
         if response.status_code not in (200, 201):
             failure_type, error_message = self._error(response, data)
+            if failure_type == FAILURE_CREDIT and not re.search(r"cr[eé]dit", error_message, re.IGNORECASE):
+                error_message = str(_lt("No credit left on the provider account: %(error)s", error=error_message))
             return self.failed(message, error_message, failure_type)
-        provider_id = data.get("messageId") if isinstance(data, dict) else None
-        if provider_id in (None, ""):
+        provider_id = _message_id(data)
+        if provider_id is None:  # a 2xx we cannot read (a plain "KO" included): it may have been taken
             return self.failed(message, self._unexpected(response))
-        return SendResult(message.ref, provider_id=str(provider_id))
+        return SendResult(message.ref, provider_id=provider_id)
 
     def get_balance(self):
         response, error = self._request("GET", self._url("account"), headers=self._headers())

@@ -7,19 +7,67 @@ API is published for this REST API.
 """
 
 import re
+import unicodedata
 
 from .base import SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNKNOWN
 
-# responseCode -> failure type (anything else: transient server error).
+# What is known of the answers (the IPX REST spec is a PDF given to customers; /work/shared/providers.md §1, from
+# the code of RDV-Solidarités and mon-suivi-justice): HTTP 200 JSON with ``responseCode`` 0 and one id per segment
+# in ``messageIds``, or a non-zero ``responseCode`` with its ``responseMessage``: 15 concatenation limit exceeded,
+# 16 unable to route (transient), 18 too low balance, 100 invalid destination address, 103 invalid account name,
+# 117 invalid campaign name; one destination per request (no batch to be refused for one number).
+# The same numbers mean other things on Link Mobility's other APIs ("Diffusion" API error table, as its users
+# publish it: 18 "Le sujet est trop court", 100 "Ip non autorisée", 4 "Aucun destinataire valide", 12 "Votre compte
+# a été suspendu"), so the words of ``responseMessage`` are read first (English or French); a code only counts
+# when the answer has no words, or its words are those the code stands for.
+LINKMOBILITY_TRANSIENT_WORDS = re.compile(
+    r"unable to route|no route|throttl|too many|rate limit|temporar|maintenance|indisponible|try again", re.IGNORECASE
+)
+LINKMOBILITY_CREDIT_WORDS = re.compile(
+    r"credit|balance|solde|insufficient funds|fonds insuffisants|quota exceeded", re.IGNORECASE
+)
+LINKMOBILITY_ACCOUNT_WORDS = re.compile(
+    r"account|compte|unauthori[sz]ed|authenti|password|mot de passe|identifiant|login|username|suspend|expired"
+    r"|ip (non|not) (autoris|allowed|authori)|(api[ -]?)?key|cle api|token|campaign name",
+    re.IGNORECASE,
+)
+LINKMOBILITY_NUMBER_WORDS = re.compile(
+    r"destination|recipient|destinataire|msisdn|numero|phone|telephone|\bnumber\b", re.IGNORECASE
+)
+# responseCode -> (failure type, the words it stands for), read only after the words.
 LINKMOBILITY_ERRORS = {
-    "15": FAILURE_UNKNOWN,  # concatenation limit exceeded: permanent, not a server error
-    "16": FAILURE_SERVER,  # unable to route: transient
-    "18": FAILURE_CREDIT,  # too low balance
-    "100": FAILURE_NUMBER,  # invalid destination address
-    "103": FAILURE_ACCOUNT,  # invalid account name
-    "117": FAILURE_ACCOUNT,  # invalid campaign name: account configuration
+    "15": (FAILURE_UNKNOWN, r"concatenat"),  # concatenation limit exceeded: permanent, not a server error
+    "16": (FAILURE_SERVER, r"route"),  # unable to route: transient
+    "18": (FAILURE_CREDIT, r"balance|credit|solde"),  # too low balance
+    "100": (FAILURE_NUMBER, r"destination|number|recipient|numero"),  # invalid destination address
+    "103": (FAILURE_ACCOUNT, r"account"),  # invalid account name
+    "117": (FAILURE_ACCOUNT, r"campaign"),  # invalid campaign name: account configuration
 }
+NOT_AN_ID = {"KO", "ERROR", "ERR", "FAILED", "NULL", "NONE", "UNDEFINED"}
+
+
+def _plain(text):
+    """``text`` without accents, for matching French words as well as English ones."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def linkmobility_failure_type(code, words):
+    """The failure type of a non-zero ``responseCode`` with its ``responseMessage`` ``words``."""
+    plain = _plain(words)
+    for pattern, failure_type in (
+        (LINKMOBILITY_TRANSIENT_WORDS, FAILURE_SERVER),
+        (LINKMOBILITY_CREDIT_WORDS, FAILURE_CREDIT),
+        (LINKMOBILITY_ACCOUNT_WORDS, FAILURE_ACCOUNT),
+        (LINKMOBILITY_NUMBER_WORDS, FAILURE_NUMBER),
+    ):
+        if pattern.search(plain):
+            return failure_type
+    failure_type, meaning = LINKMOBILITY_ERRORS.get(code, (FAILURE_SERVER, None))
+    if meaning and (not plain.strip() or re.search(meaning, plain, re.IGNORECASE)):
+        return failure_type
+    return FAILURE_SERVER  # words we do not know (or a code we do not know): a refusal of the request
+
 
 TON_ALPHANUMERIC, TON_SHORTCODE, TON_MSISDN = "1", "2", "3"
 
@@ -68,14 +116,27 @@ class LinkMobilityProvider(SmsProvider, code="linkmobility", label="Link Mobilit
         if response.status_code != 200:
             return self.failed(message, self._http_error(response))
         data = self._json(response)
-        if not isinstance(data, dict) or "responseCode" not in data:
+        code = data.get("responseCode") if isinstance(data, dict) else None
+        code = str(code).strip() if isinstance(code, (int, str)) and not isinstance(code, bool) else ""
+        if not code.isdigit():  # a 200 we cannot read (a plain "KO" or "ERROR" included): it may have been taken
             return self.failed(message, self._unexpected(response))
-        code = str(data.get("responseCode")).strip()
+        code = str(int(code))
         if code == "0":
             ids = data.get("messageIds")
-            if not isinstance(ids, list) or not ids or not all(isinstance(i, (str, int)) and str(i) for i in ids):
+            if not isinstance(ids, list) or not ids or not all(self._is_id(i) for i in ids):
                 return self.failed(message, self._unexpected(response))
             return SendResult(message.ref, provider_id=",".join(str(i).strip() for i in ids))
         words = re.sub(r"\s+", " ", str(data.get("responseMessage") or "")).strip()
         error_message = f"{words} (responseCode {code})" if words else f"responseCode {code}"
-        return self.failed(message, error_message, LINKMOBILITY_ERRORS.get(code, FAILURE_SERVER))
+        failure_type = linkmobility_failure_type(code, words)
+        if failure_type == FAILURE_CREDIT and not re.search(r"cr[eé]dit", error_message, re.IGNORECASE):
+            error_message = str(_lt("No credit left on the provider account: %(error)s", error=error_message))
+        return self.failed(message, error_message, failure_type)
+
+    @staticmethod
+    def _is_id(value):
+        """Whether ``value`` of ``messageIds`` is a message id (``1-6420598420``), not an error word."""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return False
+        text = str(value).strip()
+        return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]*", text)) and text.upper() not in NOT_AN_ID

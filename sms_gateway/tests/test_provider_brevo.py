@@ -1,7 +1,9 @@
+import time
+
 from ..providers.base import OutgoingSms, ProviderError
 from ..providers.brevo import BrevoProvider
 from .emulators.base import EmulatorResponse
-from .emulators.brevo import BrevoEmulator
+from .emulators.brevo import INVALID_NUMBER, BrevoEmulator
 from .provider_common import ProviderTestCase, closed_port_url
 
 API_KEY = "xkeysib-0123456789abcdef"
@@ -103,6 +105,99 @@ class TestBrevoProvider(ProviderTestCase):
         self._assert_answer_fails(
             EmulatorResponse(402, {"message": "Payment required"}), "sms_credit", "Payment required"
         )
+
+    # -- bad numbers, credit, credentials, unknown answers (issue 9) ------------
+    def _settle(self):
+        """Wait for the requests of earlier tests still being served (the timeout case answers late, and a late
+        answer would take this test's queued answers), then forget them."""
+        deadline = time.monotonic() + 5
+        while self.emulator.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.emulator.reset()
+        self.emulator.reset_state()
+
+    def test_invalid_number_alone(self):
+        self._settle()
+        result = self._send_one(number=INVALID_NUMBER)
+        self._assert_failed_result(result, "sms_number_format", "Invalid recipient mobile number (invalid_parameter)")
+        self.assertEqual(len(self.emulator.received), 1, "one request: never retried")
+        self.assertEqual(self.emulator.messages, {})
+        # the words name the recipient, whatever the code and the language: the number is refused, not retried
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"code": "bad_request", "message": "Numéro de destinataire invalide"}),
+            "sms_number_format",
+            "Numéro de destinataire invalide (bad_request)",
+        )
+        # a parameter that is not the recipient stays a refusal of the request
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"code": "invalid_parameter", "message": "Invalid sender number"}),
+            "sms_server",
+            "Invalid sender number",
+        )
+
+    def test_invalid_number_in_batch(self):
+        self._settle()
+        numbers = ["+33612345670", INVALID_NUMBER, "+33612345672"]
+        results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
+        by_ref = {r.ref: r for r in results}
+        self.assertEqual(sorted(by_ref), ["r0", "r1", "r2"])
+        self.assertTrue(by_ref["r0"].ok and by_ref["r2"].ok)
+        self.assertNotEqual(by_ref["r0"].provider_id, by_ref["r2"].provider_id)
+        self._assert_failed_result(by_ref["r1"], "sms_number_format", "Invalid recipient")
+        taken = sorted(m["recipient"] for m in self.emulator.messages.values())
+        self.assertEqual(taken, ["33612345670", "33612345672"], "each valid number taken exactly once")
+        self.assertEqual(
+            {str(k) for k, m in self.emulator.messages.items()}, {by_ref["r0"].provider_id, by_ref["r2"].provider_id}
+        )
+
+    def test_no_credit(self):
+        self._settle()
+        self.emulator.credits = 0
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Not enough credits (not_enough_credits)")
+        self.assertIn("credit", result.error_message.lower())
+        self.assertEqual(self.emulator.messages, {})
+        # the words say "credit" under a generic code and status (English or French)
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"code": "bad_request", "message": "Crédit SMS insuffisant"}),
+            "sms_credit",
+            "Crédit SMS insuffisant",
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"code": "not_enough_credits", "message": "Not enough credits"}),
+            "sms_credit",
+            "credits",
+        )
+        self.emulator.answer_next(EmulatorResponse(402, {"message": "Payment required"}))
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Payment required")
+        self.assertIn("credit", result.error_message)
+
+    def test_bad_credentials(self):
+        self._settle()
+        result = self._send_one(self._provider(api_key="xkeysib-wrong"))
+        self._assert_failed_result(result, "sms_acc", "Key not found (unauthorized)")
+        self.assertEqual(len(self.emulator.received), 1)
+        self.emulator.under_validation = True
+        self._assert_failed_result(
+            self._send_one(), "sms_acc", "Your account is under validation (account_under_validation)"
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"code": "bad_request", "message": "API key is invalid"}), "sms_acc", "API key"
+        )
+
+    def test_unknown_answer(self):
+        self._settle()
+        self._assert_answer_fails(
+            EmulatorResponse(201, {"reference": "ab1cde2fgh", "smsCount": 1}), "sms_uncertain", "Unexpected answer"
+        )
+        for body in ({"messageId": "KO"}, {"messageId": "ERROR"}, {"messageId": {"error": 1}}, {"messageId": True}):
+            self._assert_answer_fails(EmulatorResponse(201, body), "sms_uncertain", "Unexpected answer")
+        for text in ("KO", "ERROR"):
+            self._assert_answer_fails(EmulatorResponse(201, text), "sms_uncertain", text)
+        self.emulator.answer_next(EmulatorResponse(400, {"code": "weird_code", "message": "Something odd"}))
+        self._assert_failed_result(self._send_one(), "sms_server", "Something odd (weird_code)")
+        self.assertEqual(self.emulator.messages, {})
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_message_id(self):

@@ -1,8 +1,10 @@
 import base64
+import time
 
+from ..providers.base import OutgoingSms
 from ..providers.clever import CleverProvider
 from .emulators.base import EmulatorResponse
-from .emulators.clever import CleverEmulator
+from .emulators.clever import INVALID_NUMBER, CleverEmulator
 from .provider_common import ProviderTestCase
 
 LOGIN, PASSWORD = "clever-login", "clever-pass"
@@ -66,17 +68,110 @@ class TestCleverProvider(ProviderTestCase):
         self._assert_failed_result(self._send_one(), "sms_acc", "Account expired (HTTP 430)")
 
     def test_bad_request(self):
+        self.emulator.answer_next(EmulatorResponse(400, {"errors": {"text": ["  Invalid value.  "]}}))
+        result = self._send_one()
+        self.assertEqual((result.failure_type, result.error_message), ("sms_server", "text: Invalid value. (HTTP 400)"))
+        # the field refused is the recipient's: the number is refused (final), not the request
         self.emulator.answer_next(EmulatorResponse(400, {"errors": {"number_list": ["  Invalid value.  "]}}))
         result = self._send_one()
-        self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Invalid value. (HTTP 400)"))
+        self.assertEqual(
+            (result.failure_type, result.error_message), ("sms_number_format", "number_list: Invalid value. (HTTP 400)")
+        )
 
     def test_status_without_words(self):
         self._assert_answer_fails(EmulatorResponse(402, b""), "sms_credit", "Provider answered HTTP 402")
 
+    # -- bad numbers, credit, credentials, unknown answers (issue 9) ------------
+    def _settle(self):
+        """Wait for the requests of earlier tests still being served (the timeout case answers late, and a late
+        answer would take this test's queued answers), then forget them."""
+        deadline = time.monotonic() + 5
+        while self.emulator.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.emulator.reset()
+        self.emulator.reset_state()
+
+    def test_invalid_number_alone(self):
+        self._settle()
+        result = self._send_one(number=INVALID_NUMBER)
+        self._assert_failed_result(
+            result, "sms_number_format", "number_list: This value is not a valid phone number. (HTTP 400)"
+        )
+        self.assertEqual(len(self.emulator.received), 1, "one request: never retried")
+        self.assertEqual(self.emulator.pushes, [])
+        # words naming an invalid number, in French, in a push answer or under another field
+        self._assert_answer_fails(
+            EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numéro invalide "}}),
+            "sms_number_format",
+            "numéro invalide",
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"errors": {"datas": "Numéro de téléphone invalide"}}),
+            "sms_number_format",
+            "Numéro de téléphone invalide",
+        )
+
+    def test_invalid_number_in_batch(self):
+        self._settle()
+        numbers = ["+33612345670", INVALID_NUMBER, "+33612345672"]
+        results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
+        by_ref = {r.ref: r for r in results}
+        self.assertEqual(sorted(by_ref), ["r0", "r1", "r2"])
+        self.assertTrue(by_ref["r0"].ok and by_ref["r2"].ok)
+        self.assertEqual((by_ref["r0"].provider_id, by_ref["r2"].provider_id), ("r0", "r2"), "distinct ids: our refs")
+        self._assert_failed_result(by_ref["r1"], "sms_number_format", "number_list")
+        taken = sorted(p["number_list"] for p in self.emulator.pushes)
+        self.assertEqual(taken, ["+33612345670", "+33612345672"], "each valid number taken exactly once")
+
+    def test_no_credit(self):
+        self._settle()
+        self.emulator.credits = 0
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Payment Required: not enough credit (HTTP 402)")
+        self.assertEqual(self.emulator.pushes, [])
+        # credit words under a 400 (French), and a bare 402: the message says "credit"
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"errors": {"account": "Crédit insuffisant"}}), "sms_credit", "Crédit insuffisant"
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "solde insuffisant"}}), "sms_credit", "solde"
+        )
+        self.emulator.answer_next(EmulatorResponse(402, b""))
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Provider answered HTTP 402")
+        self.assertIn("credit", result.error_message)
+
+    def test_bad_credentials(self):
+        self._settle()
+        self._assert_failed_result(
+            self._send_one(self._provider(password="wrong")), "sms_acc", "auth: Unauthorized (HTTP 401)"
+        )
+        self.assertEqual(len(self.emulator.received), 1)
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"errors": {"login": "Identifiants incorrects"}}), "sms_acc", "Identifiants"
+        )
+
+    def test_unknown_answer(self):
+        self._settle()
+        for body in (
+            {"push": {}},
+            {"push": {"nb_sms": "KO"}},
+            {"push": {"nb_sms": True, "error": 0}},
+            {"push": {"nb_sms": 0, "error": 0}},
+            {"push": {"nb_sms": 1, "error": "KO"}},
+            {"ok": True},
+        ):
+            self._assert_answer_fails(EmulatorResponse(201, body), "sms_uncertain", "Unexpected answer")
+        for text in ("KO", "ERROR"):
+            self._assert_answer_fails(EmulatorResponse(201, text), "sms_uncertain", text)
+        self.assertEqual(self.emulator.pushes, [])
+
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_push_error_without_sms(self):
         self._assert_answer_fails(
-            EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "numero invalide "}}), "sms_server", "numero invalide"
+            EmulatorResponse(201, {"push": {"nb_sms": 0, "error": "service indisponible "}}),
+            "sms_server",
+            "Provider refused the push: service indisponible",
         )
         self.emulator.answer_next(EmulatorResponse(201, {"push": {"nb_sms": 1, "error": None}}))
         self.assertTrue(self._send_one().ok)

@@ -1,6 +1,8 @@
 import base64
+import time
 import urllib.parse
 
+from ..providers.base import OutgoingSms
 from ..providers.linkmobility import LinkMobilityProvider
 from .emulators.base import EmulatorResponse
 from .emulators.linkmobility import INVALID_NUMBER, UNROUTABLE_NUMBER, LinkMobilityEmulator
@@ -91,6 +93,86 @@ class TestLinkMobilityProvider(ProviderTestCase):
         self.emulator.answer_next(EmulatorResponse(200, {"responseCode": 42, "responseMessage": "Odd   thing  "}))
         result = self._send_one()
         self.assertEqual((result.failure_type, result.error_message), ("sms_server", "Odd thing (responseCode 42)"))
+
+    # -- bad numbers, credit, credentials, unknown answers (issue 9) ------------
+    def _settle(self):
+        """Wait for the requests of earlier tests still being served (the timeout case answers late, and a late
+        answer would take this test's queued answers), then forget them."""
+        deadline = time.monotonic() + 5
+        while self.emulator.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.emulator.reset()
+        self.emulator.reset_state()
+
+    def _answer(self, code, words):
+        return EmulatorResponse(200, {"responseCode": code, "responseMessage": words, "messageIds": []})
+
+    def test_invalid_number_alone(self):
+        self._settle()
+        result = self._send_one(number=INVALID_NUMBER)
+        self._assert_failed_result(result, "sms_number_format", "Invalid destination address (responseCode 100)")
+        self.assertEqual(len(self.emulator.received), 1, "one request: never retried")
+        self.assertEqual(self.emulator.messages, {})
+        # the words first, English or French: a number refused under another code
+        self._assert_answer_fails(
+            self._answer(4, "Aucun destinataire valide n'est renseigné"), "sms_number_format", "Aucun destinataire"
+        )
+        # ... and code 100 whose words are not about the number is not a number error
+        self._assert_answer_fails(
+            self._answer(100, "Ip non autorisée"), "sms_acc", "Ip non autorisée (responseCode 100)"
+        )
+
+    def test_invalid_number_in_batch(self):
+        self._settle()
+        self.emulator.invalid_numbers = {"+33612345671"}
+        numbers = ["+33612345670", "+33612345671", "+33612345672"]
+        results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
+        by_ref = {r.ref: r for r in results}
+        self.assertEqual(sorted(by_ref), ["r0", "r1", "r2"])
+        self.assertTrue(by_ref["r0"].ok and by_ref["r2"].ok)
+        self.assertNotEqual(by_ref["r0"].provider_id, by_ref["r2"].provider_id)
+        self._assert_failed_result(by_ref["r1"], "sms_number_format", "Invalid destination address")
+        taken = sorted(m["destinationAddress"] for m in self.emulator.messages.values())
+        self.assertEqual(taken, ["+33612345670", "+33612345672"], "each valid number taken exactly once")
+        self.assertEqual(set(self.emulator.messages), {by_ref["r0"].provider_id, by_ref["r2"].provider_id})
+
+    def test_no_credit(self):
+        self._settle()
+        self.emulator.credits = 0
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Too low balance (responseCode 18)")
+        self.assertIn("credit", result.error_message)
+        self.assertEqual(self.emulator.messages, {})
+        # credit words under another code, in French
+        self._assert_answer_fails(
+            self._answer(7, "Crédit insuffisant"), "sms_credit", "Crédit insuffisant (responseCode 7)"
+        )
+        # ... and code 18 whose words are not about credit is not a credit error (no cool-down)
+        self._assert_answer_fails(self._answer(18, "Le sujet est trop court"), "sms_server", "Le sujet est trop court")
+
+    def test_bad_credentials(self):
+        self._settle()
+        self._assert_failed_result(self._send_one(self._provider(password="wrong")), "sms_acc", "HTTP 401")
+        self._assert_failed_result(
+            self._send_one(self._provider(username="nobody")), "sms_acc", "Invalid account name (responseCode 103)"
+        )
+        self.assertEqual(len(self.emulator.received), 2)
+        self._assert_answer_fails(self._answer(12, "Votre compte a été suspendu"), "sms_acc", "suspendu")
+
+    def test_unknown_answer(self):
+        self._settle()
+        for body in (
+            {"responseCode": 0, "responseMessage": "Success", "messageIds": ["KO"]},
+            {"responseCode": 0, "messageIds": [None]},
+            {"responseCode": None, "responseMessage": "Success"},
+            {"responseCode": "OK", "messageIds": ["1-2"]},
+            {"status": "queued"},
+        ):
+            self._assert_answer_fails(EmulatorResponse(200, body), "sms_uncertain", "Unexpected answer")
+        for text in ("KO", "ERROR"):
+            self._assert_answer_fails(EmulatorResponse(200, text), "sms_uncertain", text)
+        self._assert_answer_fails(self._answer(42, "Something odd"), "sms_server", "Something odd (responseCode 42)")
+        self.assertEqual(self.emulator.messages, {})
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_success_without_ids(self):

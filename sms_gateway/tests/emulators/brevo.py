@@ -18,7 +18,10 @@ Test inputs:
 * an unknown or missing field, a bad ``type``, a non-boolean
   ``unicodeEnabled``, a ``sender`` over 11 alphanumerics / 15 digits or a
   ``recipient`` that is not 6-15 digits -> 400 ``invalid_parameter`` /
-  ``missing_parameter``.
+  ``missing_parameter``;
+* a recipient in ``invalid_numbers`` (digits, as sent, or ``INVALID_NUMBER``
+  by default) -> 400 ``invalid_parameter`` "Invalid recipient mobile number",
+  nothing taken nor charged (Brevo takes one recipient per call).
 """
 
 import itertools
@@ -28,6 +31,7 @@ from .base import EmulatorResponse, ProviderEmulator, segments
 
 SEND_FIELDS = {"sender", "recipient", "content", "type", "tag", "webUrl", "unicodeEnabled", "organisationPrefix"}
 REQUIRED_FIELDS = ("sender", "recipient", "content")
+INVALID_NUMBER = "+33600000400"  # a well-formed number the emulator refuses as an invalid recipient
 
 
 def _error(status, code, message):
@@ -46,6 +50,7 @@ class BrevoEmulator(ProviderEmulator):
         super().reset_state()  # messages: messageId -> the JSON body received
         self.restricted_keys = set()
         self.under_validation = False
+        self.invalid_numbers = {INVALID_NUMBER.lstrip("+")}
 
     def handle(self, request):
         path = request.path.rstrip("/")
@@ -88,7 +93,8 @@ class BrevoEmulator(ProviderEmulator):
         sender = str(data["sender"])
         if not (re.fullmatch(r"\d{1,15}", sender) or (len(sender) <= 11 and re.fullmatch(r"[A-Za-z0-9 ]+", sender))):
             return _error(400, "invalid_parameter", "Invalid sender: at most 11 alphanumeric or 15 numeric characters")
-        if not re.fullmatch(r"\d{6,15}", str(data["recipient"])):
+        recipient = str(data["recipient"])
+        if not re.fullmatch(r"\d{6,15}", recipient) or recipient.lstrip("+") in self.invalid_numbers:
             return _error(400, "invalid_parameter", "Invalid recipient mobile number")
         if data.get("type", "transactional") not in ("transactional", "marketing"):
             return _error(400, "invalid_parameter", "type must be transactional or marketing")

@@ -10,14 +10,18 @@ request). Wrong numbers are not reported.
 Test inputs: wrong credentials -> 401; ``credits`` (None = unlimited) per
 segment, exhausted -> 402; ``expired = True`` -> 430; an unknown field, a
 missing ``text``/``number_list`` or an ``encodage`` outside ``encodages``
--> 400.
+-> 400; a number in ``invalid_numbers`` (``INVALID_NUMBER`` by default) or one that is not
+a phone number -> 400 ``{"errors": {"number_list": ["This value is not a valid phone number."]}}``,
+nothing taken (the push is refused as a whole).
 """
 
 import base64
+import re
 
 from .base import EmulatorResponse, ProviderEmulator, segments
 
 DATAS_FIELDS = {"text", "number_list", "encodage"}
+INVALID_NUMBER = "+33600000430"  # a well-formed number the emulator refuses
 
 
 def _errors(status, **errors):
@@ -37,6 +41,7 @@ class CleverEmulator(ProviderEmulator):
         super().reset_state()
         self.expired = False
         self.pushes = []  # the datas received and accepted
+        self.invalid_numbers = {INVALID_NUMBER}
 
     def handle(self, request):
         if (request.method, request.path.rstrip("/")) != ("POST", "/api/pushs"):
@@ -57,7 +62,9 @@ class CleverEmulator(ProviderEmulator):
             return _errors(400, text="text and number_list are required")
         if datas.get("encodage") not in self.encodages:
             return _errors(400, encodage="Invalid encodage")
-        numbers = [n for n in datas["number_list"].split(",") if n.strip()]
+        numbers = [n.strip() for n in datas["number_list"].split(",") if n.strip()]
+        if any(n in self.invalid_numbers or not re.fullmatch(r"(\+|00)?\d{8,15}", n) for n in numbers):
+            return _errors(400, number_list=["This value is not a valid phone number."])
         nb_sms = segments(datas["text"], datas["encodage"] != 3) * len(numbers)
         with self._state_lock:
             if not self.take_credits(nb_sms):

@@ -12,7 +12,9 @@ Test inputs:
 
 * a wrong password -> HTTP 401; the right password with another username ->
   responseCode 103 (invalid account name);
-* ``INVALID_NUMBER`` or a destination that is not a phone number -> 100;
+* a destination in ``invalid_numbers`` (``INVALID_NUMBER`` by default) or
+  one that is not a phone number -> 100 "Invalid destination address",
+  nothing taken nor charged;
   ``UNROUTABLE_NUMBER`` -> 16;
 * more segments than ``maxConcatenatedMessages`` -> 15;
 * ``credits`` (None = unlimited) charged per segment, too low -> 18;
@@ -51,6 +53,7 @@ class LinkMobilityEmulator(ProviderEmulator):
     def reset_state(self):
         super().reset_state()
         self.campaigns = set()
+        self.invalid_numbers = {INVALID_NUMBER}
 
     def _answer(self, code, message, ids=()):
         return EmulatorResponse(
@@ -85,7 +88,7 @@ class LinkMobilityEmulator(ProviderEmulator):
         if "campaignName" in form and form["campaignName"] not in self.campaigns:
             return self._answer(117, "Invalid campaign name")
         number = form.get("destinationAddress", "")
-        if number == INVALID_NUMBER or not re.fullmatch(r"(\+|00)?\d{8,15}", number):
+        if number in self.invalid_numbers or not re.fullmatch(r"(\+|00)?\d{8,15}", number):
             return self._answer(100, "Invalid destination address")
         if number == UNROUTABLE_NUMBER:
             return self._answer(16, "Unable to route message")
