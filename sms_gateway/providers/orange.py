@@ -5,37 +5,72 @@
 ``diffusionname``, ``category``, ``locale``. HTTP 200 with the diffusion's
 identifier as body on success; an error is JSON ``{message, logId}``. The
 API has no per-message sender, no balance and no delivery report, and does
-not report routing errors for wrong numbers. Error codes are not published:
-HTTP 401/403 mean the token was refused, 402 or a message about credit means
-no credit, a message about the number means a wrong number; anything else is
-transient.
+not report routing errors for wrong numbers.
+
+Doc facts relied on (providers.md §6; Symfony's ContactEveryone notifier bridge: any status other than 200 is
+an error whose JSON carries ``message`` and ``logId``, the 200 body is taken whole as the message id;
+RDV-Solidarités, after Orange's ``API_Light_CEO_Manuel_Utilisateur.pdf``: wrong numbers are not reported as
+routing errors): one recipient per call (no batch, so one bad number never holds others back). Error codes
+are not published, so the words of ``message`` are read first (English or French, as ``locale`` asks):
+credit -> no credit, the recipient (msisdn, numéro, ``to`` field) -> wrong number, token/account -> account;
+only then the status: 401/403 the token refused, 402 no credit; anything else is a refusal (safe to retry).
+A 200 body that says ``KO``/``ERROR`` is a refusal, never an identifier.
 """
 
 import json
 import re
 
-from .base import SendResult, SmsProvider, required
+from .base import SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SEND_PATH = "/api/light/diffusions/sms"
-CREDIT_WORDS = re.compile(r"cr[ée]dit", re.IGNORECASE)
-NUMBER_WORDS = re.compile(r"msisdn|num[ée]ro|number|destinataire|recipient", re.IGNORECASE)
-ACCOUNT_WORDS = re.compile(r"token|authenti|unauthori[sz]ed|forbidden", re.IGNORECASE)
+CREDIT_WORDS = re.compile(r"cr[ée]dit|solde|balance|quota", re.IGNORECASE)
+NUMBER_WORDS = re.compile(
+    r"msisdn|num[ée]ro|number|destinataire|recipient|t[ée]l[ée]phone|phone"
+    r"|(?:param(?:eter|[èe]tre)?s?|field|champ)\s*[:'\"«]?\s*to\b|['\"«]\s*to\s*['\"»]|\bto\s*[:=]",
+    re.IGNORECASE,
+)
+ACCOUNT_WORDS = re.compile(
+    r"token|jeton|authenti|unauthori[sz]ed|forbidden|interdit|suspen|account|compte|expir|d[ée]sactiv|disabled",
+    re.IGNORECASE,
+)
+# a plain-text refusal where the identifier should be: KO, ERROR, Erreur, NOK, FAIL... (alone or followed by words)
+REFUSAL_RE = re.compile(r"^\s*(?:ko|nok|error|erreur|fail(?:ed|ure)?|[ée]chec)(?:$|[\s:;,<(\[{!])", re.IGNORECASE)
 IDENTIFIER_RE = re.compile(r"^[\w\-.:]{1,128}$")
+
+
+def credit_message(words):
+    """The message of a no-credit failure: the provider's words, said to be about credit when they do not say so."""
+    if re.search(r"credit", words, re.IGNORECASE):
+        return words
+    return str(_lt("Insufficient credit: %(error)s", error=words))
 
 
 class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone (API Light)"):
     default_base_url = "https://contact-everyone.orange-business.com"
     credential_labels = {"api_key": required("Token (API Light)")}
 
-    def _classify(self, response, text):
-        if response.status_code in (401, 403) or ACCOUNT_WORDS.search(text):
-            return FAILURE_ACCOUNT
-        if response.status_code == 402 or CREDIT_WORDS.search(text):
+    @staticmethod
+    def _classify(response, text):
+        """The failure type of a refusal: the provider's words first, then its HTTP status."""
+        status = response.status_code
+        if CREDIT_WORDS.search(text):
             return FAILURE_CREDIT
-        if 400 <= response.status_code < 500 and response.status_code != 429 and NUMBER_WORDS.search(text):
+        if NUMBER_WORDS.search(text) and status != 429 and status < 500:
             return FAILURE_NUMBER
+        if ACCOUNT_WORDS.search(text) or status in (401, 403):
+            return FAILURE_ACCOUNT
+        if status == 402:
+            return FAILURE_CREDIT
         return FAILURE_SERVER
+
+    def _refusal(self, message, response, text, log_id=None):
+        """The failed result of a refusal saying ``text`` (the provider's words)."""
+        failure_type = self._classify(response, text)
+        error_message = f"{text} (HTTP {response.status_code}" + (f", logId {log_id})" if log_id else ")")
+        if failure_type == FAILURE_CREDIT:
+            error_message = credit_message(error_message)
+        return self.failed(message, error_message, failure_type)
 
     @staticmethod
     def _identifier(response):
@@ -52,7 +87,17 @@ class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone 
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return None
         value = str(value).strip()
+        if REFUSAL_RE.match(value):
+            return None
         return value if IDENTIFIER_RE.match(value) else None
+
+    @staticmethod
+    def _plain_text(response):
+        """The body as text: UTF-8 unless it does not decode (a text/plain answer often gives no charset)."""
+        try:
+            return response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return response.text or ""
 
     def send_one(self, message):
         data = {
@@ -71,15 +116,19 @@ class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone 
         response, error = self._request("POST", self._url(SEND_PATH), data=data, allow_redirects=False)
         if error:
             return self.failed(message, error)
+        body = self._json(response)
+        error_shape = isinstance(body, dict) and body.get("message") and not (body.get("id") or body.get("identifier"))
+        if error_shape and (response.status_code != 200 or body.get("logId")):
+            # the documented error shape {message, logId}; with a 200 only when complete (else: unreadable)
+            text = " ".join(str(body["message"]).split())
+            return self._refusal(message, response, text, body.get("logId"))
         if response.status_code == 200:
             identifier = self._identifier(response)
             if identifier:
                 return SendResult(message.ref, provider_id=identifier)
+            text = " ".join(self._plain_text(response).split())
+            if REFUSAL_RE.match(text) and "html" not in (response.headers.get("Content-Type") or "").lower():
+                # a plain-text KO/ERROR: the provider refused the message (nothing sent)
+                return self._refusal(message, response, text[:200])
             return self.failed(message, self._unexpected(response))
-        body = self._json(response)
-        if isinstance(body, dict) and body.get("message"):
-            text = " ".join(str(body["message"]).split())
-            log_id = body.get("logId")
-            error_message = f"{text} (HTTP {response.status_code}" + (f", logId {log_id})" if log_id else ")")
-            return self.failed(message, error_message, self._classify(response, text))
         return self.failed(message, self._unexpected(response), self._classify(response, ""))

@@ -7,6 +7,16 @@ parameters, each a JSON string: ``authenticate`` (``serviceId``,
 ``"success": false``, so ``success`` is always checked. The ``response`` of a
 success is the message id, which the "pushcra" delivery reports carry as
 ``Call_id`` and the pulled ``getSingleCallCra`` reports as ``ID``.
+
+Doc facts relied on (providers.md §5; SFR's DMC API workshop PDF as quoted by actionpopulaire's and Apprise's
+SFR clients): one recipient per ``addSingleCall`` (no batch, so a bad number never holds others back); the only
+published error is ``{"success":false,"errorCode":"AUTHENTICATION_FAILED","errorDetail":"Authentification
+échouée"}`` (HTTP 200); the buffer API (DmcBufferWS) answers plain text ``OK`` or ``KO<code:{detail}>``
+(``KO<authentication_failed:{null}>``, ``KO<Invalid JSON:{null}>``...). The other codes are not public, so the
+words of ``errorDetail`` (French or English) are read before the code: credit/solde -> no credit, the
+recipient (numéro, téléphone, destinataire, the ``to`` field) -> that number refused, authentication/password/
+account -> account; then the code; anything else is a refusal (safe to retry). A plain-text ``KO``/``ERROR``
+answer is a refusal read the same way, never a success.
 """
 
 import csv
@@ -21,6 +31,39 @@ from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, r
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SFR_ERRORS = {"AUTHENTICATION_FAILED": FAILURE_ACCOUNT}
+# the words of an errorDetail (or of a KO<code:{detail}> answer) -> failure type, first match wins, read before
+# the code
+SFR_DETAIL_PATTERNS = [
+    (re.compile(r"cr[ée]dit|solde|balance|insufficient funds|fonds insuffisants", re.IGNORECASE), FAILURE_CREDIT),
+    (
+        re.compile(
+            r"num[ée]ro|number|destinataire|recipient|msisdn|t[ée]l[ée]phone|phone|mobile"
+            r"|['\"«]\s*to\s*['\"»]|\(to\)|\bto\s*[:=]"
+            r"|(?:param(?:eter|[èe]tre)?s?|field|champ)(?:\s+invalides?)?\s*[:'\"«]?\s*to\b",
+            re.IGNORECASE,
+        ),
+        FAILURE_NUMBER,
+    ),
+    (
+        re.compile(
+            r"authentifi|authentication|identifiants?\b|mot de passe|password|compte|account|suspen|bloqu"
+            r"|d[ée]sactiv|disabled|expir",
+            re.IGNORECASE,
+        ),
+        FAILURE_ACCOUNT,
+    ),
+]
+# a plain-text answer: KO<code:{detail}> (DmcBufferWS), or a bare KO/ERROR
+BUFFER_KO_RE = re.compile(r"^KO\s*<\s*([^:>]*?)\s*(?::\s*\{(.*)\})?\s*>", re.IGNORECASE | re.DOTALL)
+REFUSAL_RE = re.compile(r"^\s*(?:ko|nok|error|erreur|fail(?:ed|ure)?|[ée]chec)(?:$|[\s:;,<(\[{!])", re.IGNORECASE)
+
+
+def credit_message(words):
+    """The message of a no-credit failure: the provider's words, said to be about credit when they do not say so."""
+    if re.search(r"credit", words, re.IGNORECASE):
+        return words
+    return str(_lt("Insufficient credit: %(error)s", error=words))
+
 
 # pushcra ``Status`` words (French or English; the exact list is not public)
 # -> (Odoo state, delivery failure type), first match wins.
@@ -96,6 +139,10 @@ class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
         if response.status_code != 200:
             return self.failed(message, self._http_error(response))
         data = self._json(response)
+        if data is None:
+            refusal = self._plain_refusal(response)
+            if refusal:
+                return self.failed(message, *refusal)
         if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
             return self.failed(message, self._unexpected(response))
         if data["success"]:
@@ -104,12 +151,52 @@ class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
                 return self.failed(message, self._unexpected(response))
             return SendResult(message.ref, provider_id=str(provider_id).strip())
         code = str(data.get("errorCode") or "").strip()
-        detail = str(data.get("errorDetail") or "").strip()
-        error_message = f"{detail} ({code})" if detail and code else (detail or code or self._unexpected(response))
-        return self.failed(message, error_message, self._failure_type(code))
+        detail = " ".join(str(data.get("errorDetail") or "").split())
+        if not code and not detail:
+            return self.failed(message, self._unexpected(response), FAILURE_SERVER)
+        return self.failed(message, *self._error(code, detail))
+
+    @classmethod
+    def _error(cls, code, detail):
+        """``(message, failure type)`` of a refusal with ``code`` and ``detail`` (either may be empty)."""
+        error_message = f"{detail} ({code})" if detail and code else (detail or code)
+        failure_type = cls._failure_type(code, detail)
+        if failure_type == FAILURE_CREDIT:
+            error_message = credit_message(error_message)
+        return error_message, failure_type
+
+    @classmethod
+    def _plain_refusal(cls, response):
+        """``(message, failure type)`` of a plain-text refusal (``KO<code:{detail}>``, ``KO``, ``ERROR``...), or
+        None when the body is no such refusal."""
+        if "html" in (response.headers.get("Content-Type") or "").lower():
+            return None
+        try:
+            text = response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = response.text or ""
+        text = " ".join(text.split())
+        match = BUFFER_KO_RE.match(text)
+        if match:
+            code, detail = match.group(1).strip(), (match.group(2) or "").strip()
+            if detail.lower() == "null":
+                detail = ""
+            failure_type = cls._failure_type(code.upper().replace(" ", "_"), f"{code} {detail}")
+            message = text[:200]
+            return (credit_message(message) if failure_type == FAILURE_CREDIT else message), failure_type
+        if REFUSAL_RE.match(text):
+            failure_type = cls._failure_type("", text)
+            message = text[:200]
+            return (credit_message(message) if failure_type == FAILURE_CREDIT else message), failure_type
+        return None
 
     @staticmethod
-    def _failure_type(code):
+    def _failure_type(code, detail=""):
+        """The failure type of an error: the words of ``detail`` first, then ``code``."""
+        for pattern, failure_type in SFR_DETAIL_PATTERNS:
+            if detail and pattern.search(detail):
+                return failure_type
+        code = code.upper()
         if code in SFR_ERRORS:
             return SFR_ERRORS[code]
         # Codes other than AUTHENTICATION_FAILED are not public: recognise the obvious ones.
@@ -117,6 +204,8 @@ class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
             return FAILURE_CREDIT
         if re.search(r"NUMBER|NUMERO|PHONE|MSISDN|DESTINAT|(^|_)TO(_|$)", code):
             return FAILURE_NUMBER
+        if re.search(r"AUTH|PASSWORD|ACCOUNT|COMPTE|SUSPEND", code):
+            return FAILURE_ACCOUNT
         return FAILURE_SERVER
 
     def _call(self, endpoint, params):
@@ -232,10 +321,8 @@ class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
                 raise ProviderError(self._unexpected(response))
             if not data["success"]:
                 code = str(data.get("errorCode") or "").strip()
-                detail = str(data.get("errorDetail") or "").strip()
-                raise ProviderError(
-                    f"{detail} ({code})" if detail and code else (detail or code), self._failure_type(code)
-                )
+                detail = " ".join(str(data.get("errorDetail") or "").split())
+                raise ProviderError(*self._error(code, detail))
             text = data.get("response") or ""
             if not isinstance(text, str):
                 raise ProviderError(self._unexpected(response))

@@ -1,3 +1,4 @@
+from ..providers.base import OutgoingSms
 from ..providers.contact_experience import ContactExperienceProvider
 from .emulators.base import EmulatorResponse
 from .emulators.contact_experience import INVALID_NUMBER, ContactExperienceEmulator
@@ -57,6 +58,75 @@ class TestContactExperienceProvider(ProviderTestCase):
     def test_other_ko_is_transient(self):
         self._assert_failed_result(
             self._send_one(self._provider(sender="not-an-email")), "sms_server", "Invalid emetteur"
+        )
+
+    # -- bad numbers, credit, credentials (issue 9): the type of each real answer ----
+    def test_invalid_number_alone(self):
+        self.emulator.invalid_numbers.add("+33611111111")
+        result = self._send_one(number="+33611111111")
+        self._assert_failed_result(result, "sms_number_format", "Invalid number")
+        self.assertEqual(result.error_message, "Invalid number", "the provider's words, trailing spaces stripped")
+        self.assertEqual(len(self.emulator.received), 1, "one request: never retried")
+        # the same refusal in other words (French, or naming the number) is still about that number
+        for words in ("Numéro invalide ", "Invalid number : +33611111111 ", "Destinataire incorrect"):
+            self._assert_answer_fails(
+                EmulatorResponse(200, {"status": "KO", "message": words}), "sms_number_format", words.strip()
+            )
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_invalid_number_in_batch(self):
+        self.emulator.invalid_numbers.add("+33611111112")
+        numbers = ["+33611111110", "+33611111112", "+33611111114"]
+        messages = [OutgoingSms(f"b{i}", number, "Hello") for i, number in enumerate(numbers)]
+        results = {r.ref: r for r in self.provider.send(messages)}
+        self.assertEqual(sorted(results), ["b0", "b1", "b2"])
+        self._assert_failed_result(results["b1"], "sms_number_format", "Invalid number")
+        self.assertTrue(results["b0"].ok and results["b2"].ok, results)
+        self.assertNotEqual(results["b0"].provider_id, results["b2"].provider_id)
+        taken = [query["number"] for query in self.emulator.messages.values()]
+        self.assertEqual(sorted(taken), ["+33611111110", "+33611111114"], "each valid number taken exactly once")
+        self.assertEqual(len(self.emulator.received), 3, "one request per message, none repeated")
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Crédit insuffisant")
+        self.assertIn("credit", result.error_message)
+        self.assertEqual(len(self.emulator.received), 1)
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"status": "KO", "message": "Not enough credit "}), "sms_credit", "Not enough credit"
+        )
+
+    def test_bad_credentials(self):
+        result = self._send_one(self._provider(api_key="nope"))
+        self._assert_failed_result(result, "sms_acc", "BAD DEV CODE")
+        self.assertEqual(result.error_message, "BAD DEV CODE")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"status": "KO", "message": "Compte suspendu "}), "sms_acc", "Compte suspendu"
+        )
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_unknown_answer(self):
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"size": 1, "list": [{"ref": "x"}], "httpStatusCode": 201}),
+            "sms_uncertain",
+            "Unexpected answer",
+        )
+        # a plain KO/ERROR is a refusal, never a success; its words are read
+        for body, failure_type in (
+            ("KO", "sms_server"),
+            ("ERROR", "sms_server"),
+            ("KO : Invalid number", "sms_number_format"),
+            ("Erreur : crédit insuffisant", "sms_credit"),
+        ):
+            self.emulator.answer_next(EmulatorResponse(200, body, "text/plain"))
+            result = self._send_one()
+            self._assert_failed_result(result, failure_type, body)
+        # an error status inside the answer: its words are read too
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"httpStatusCode": 400, "message": "Invalid number "}),
+            "sms_number_format",
+            "Invalid number",
         )
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------

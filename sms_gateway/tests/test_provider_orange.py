@@ -1,3 +1,4 @@
+from ..providers.base import OutgoingSms
 from ..providers.orange import OrangeProvider
 from .emulators.base import EmulatorResponse
 from .emulators.orange import OrangeEmulator
@@ -66,6 +67,81 @@ class TestOrangeProvider(ProviderTestCase):
             "sms_server",
             "Diffusion refusée (HTTP 400, logId L1)",
         )
+
+    # -- bad numbers, credit, credentials (issue 9): the type of each real answer ----
+    def test_invalid_number_alone(self):
+        self.emulator.invalid_numbers.add("+33611111111")
+        result = self._send_one(number="+33611111111")
+        self._assert_failed_result(result, "sms_number_format", "Invalid msisdn +33611111111 (HTTP 400, logId ")
+        self.assertEqual(len(self.emulator.received), 1, "one request: never retried")
+        # the French words of the same refusal, and a 400 naming the recipient field
+        french = self._provider(orange_locale="fr_FR")
+        result = self._send_one(french, number="+33611111111")
+        self._assert_failed_result(result, "sms_number_format", "Numéro de destinataire invalide : +33611111111")
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"message": "Invalid value for parameter 'to'", "logId": "L2"}),
+            "sms_number_format",
+            "Invalid value for parameter 'to' (HTTP 400, logId L2)",
+        )
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_invalid_number_in_batch(self):
+        self.emulator.invalid_numbers.add("+33611111112")
+        numbers = ["+33611111110", "+33611111112", "+33611111114"]
+        messages = [OutgoingSms(f"b{i}", number, "Hello") for i, number in enumerate(numbers)]
+        results = {r.ref: r for r in self.provider.send(messages)}
+        self.assertEqual(sorted(results), ["b0", "b1", "b2"])
+        self._assert_failed_result(results["b1"], "sms_number_format", "Invalid msisdn +33611111112")
+        self.assertTrue(results["b0"].ok and results["b2"].ok, results)
+        self.assertNotEqual(results["b0"].provider_id, results["b2"].provider_id)
+        taken = [fields["to"] for fields in self.emulator.messages.values()]
+        self.assertEqual(sorted(taken), ["+33611111110", "+33611111114"], "each valid number taken exactly once")
+        self.assertEqual(len(self.emulator.received), 3, "one request per message, none repeated")
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        result = self._send_one()
+        self._assert_failed_result(result, "sms_credit", "Insufficient credit (HTTP 402, logId ")
+        self.assertIn("credit", result.error_message)
+        # French words: still no credit, and said so, whatever the status
+        result = self._send_one(self._provider(orange_locale="fr_FR"))
+        self._assert_failed_result(result, "sms_credit", "Crédit insuffisant (HTTP 402")
+        self.assertIn("credit", result.error_message)
+        self._assert_answer_fails(
+            EmulatorResponse(403, {"message": "Crédit épuisé sur ce compte", "logId": "L3"}),
+            "sms_credit",
+            "Insufficient credit: Crédit épuisé sur ce compte (HTTP 403, logId L3)",
+        )
+
+    def test_bad_credentials(self):
+        result = self._send_one(self._provider(api_key="nope"))
+        self._assert_failed_result(result, "sms_acc", "Invalid token (HTTP 401, logId ")
+        self._assert_failed_result(
+            self._send_one(self._provider(api_key="nope", orange_locale="fr_FR")), "sms_acc", "Jeton invalide"
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"message": "Compte suspendu", "logId": "L4"}), "sms_acc", "Compte suspendu"
+        )
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_unknown_answer(self):
+        self._assert_answer_fails(EmulatorResponse(200, {"status": "ok"}), "sms_uncertain", "Unexpected answer")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"message": "Diffusion créée"}), "sms_uncertain", "Unexpected answer"
+        )
+        # a plain KO/ERROR where the identifier should be is a refusal, never an identifier
+        for body in ("KO", "ERROR", "Erreur : numéro invalide", "ko"):
+            self.emulator.answer_next(EmulatorResponse(200, body, "text/plain"))
+            result = self._send_one()
+            self.assertFalse(result.ok, body)
+            self.assertFalse(result.provider_id, body)
+            self.assertIn(body, result.error_message)
+        self.emulator.answer_next(EmulatorResponse(200, "Erreur : numéro invalide", "text/plain"))
+        self.assertEqual(self._send_one().failure_type, "sms_number_format")
+        self.emulator.answer_next(EmulatorResponse(200, "KO", "text/plain"))
+        self.assertEqual(self._send_one().failure_type, "sms_server")
+        self.emulator.answer_next(EmulatorResponse(200, '"ERROR"', "application/json"))
+        self.assertFalse(self._send_one().ok)
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_json_error(self):

@@ -64,7 +64,81 @@ class TestSfrDmcProvider(ProviderTestCase):
         self._assert_failed_result(self._send_one(self._provider(space_id="1")), "sms_acc", "AUTHENTICATION_FAILED")
 
     def test_invalid_number(self):
-        self._assert_failed_result(self._send_one(number=INVALID_NUMBER), "sms_number_format", "INVALID_NUMBER")
+        self._assert_failed_result(
+            self._send_one(number=INVALID_NUMBER),
+            "sms_number_format",
+            f"Numéro de téléphone invalide : {INVALID_NUMBER} (INVALID_PARAMETERS)",
+        )
+        # a code naming the number, without words, is read too
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"success": False, "errorCode": "INVALID_NUMBER"}),
+            "sms_number_format",
+            "INVALID_NUMBER",
+        )
+
+    # -- bad numbers, credit, credentials (issue 9): the type of each real answer ----
+    def test_invalid_number_alone(self):
+        self.emulator.invalid_numbers.add("+33611111111")
+        result = self._send_one(number="+33611111111")
+        # the detail names the recipient; the code alone (INVALID_PARAMETERS) would say "retry"
+        self._assert_failed_result(result, "sms_number_format", "Numéro de téléphone invalide : +33611111111")
+        self.assertEqual(len(self.emulator.received), 1, "one request: never retried")
+        for detail in ("Le paramètre 'to' est invalide", "Invalid recipient", "Destinataire incorrect"):
+            self._assert_answer_fails(
+                EmulatorResponse(200, {"success": False, "errorCode": "INVALID_PARAMETERS", "errorDetail": detail}),
+                "sms_number_format",
+                f"{detail} (INVALID_PARAMETERS)",
+            )
+        self.emulator.buffer_answers = True
+        result = self._send_one(number="+33611111111")
+        self._assert_failed_result(result, "sms_number_format", "KO<invalid_number:{+33611111111}>")
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_invalid_number_in_batch(self):
+        self.emulator.invalid_numbers.add("+33611111112")
+        numbers = ["+33611111110", "+33611111112", "+33611111114"]
+        messages = [OutgoingSms(f"b{i}", number, "Hello") for i, number in enumerate(numbers)]
+        results = {r.ref: r for r in self.provider.send(messages)}
+        self.assertEqual(sorted(results), ["b0", "b1", "b2"])
+        self._assert_failed_result(results["b1"], "sms_number_format", "Numéro de téléphone invalide")
+        self.assertTrue(results["b0"].ok and results["b2"].ok, results)
+        self.assertNotEqual(results["b0"].provider_id, results["b2"].provider_id)
+        taken = [message["to"] for message in self.emulator.messages.values()]
+        self.assertEqual(sorted(taken), ["+33611111110", "+33611111114"], "each valid number taken exactly once")
+        self.assertEqual(len(self.emulator.received), 3, "one request per message, none repeated")
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        result = self._send_one()
+        # a code about the account, words about the credit: no credit (the account cools down), said so
+        self._assert_failed_result(result, "sms_credit", "Crédit SMS insuffisant (ACCOUNT_ERROR)")
+        self.assertIn("credit", result.error_message)
+        self.assertEqual(len(self.emulator.received), 1)
+        self.emulator.buffer_answers = True
+        self._assert_failed_result(self._send_one(), "sms_credit", "KO<credit_exhausted:{null}>")
+
+    def test_bad_credentials(self):
+        result = self._send_one(self._provider(password="wrong"))
+        self._assert_failed_result(result, "sms_acc", "Authentification échouée (AUTHENTICATION_FAILED)")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"success": False, "errorCode": "FORBIDDEN", "errorDetail": "Compte suspendu"}),
+            "sms_acc",
+            "Compte suspendu (FORBIDDEN)",
+        )
+        self.emulator.buffer_answers = True
+        result = self._send_one(self._provider(password="wrong"))
+        self._assert_failed_result(result, "sms_acc", "KO<authentication_failed:{null}>")
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_unknown_answer(self):
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"success": True, "response": {"id": 1}}), "sms_uncertain", "Unexpected answer"
+        )
+        self._assert_answer_fails(EmulatorResponse(200, "OK", "text/plain"), "sms_uncertain", "Unexpected answer")
+        # a plain KO/ERROR is a refusal, never a success
+        for body in ("KO", "ERROR", "KO<Invalid JSON:{null}>", "KO<empty_dmcServiceName:{dmcServiceName vide}>"):
+            self.emulator.answer_next(EmulatorResponse(200, body, "text/plain"))
+            self._assert_failed_result(self._send_one(), "sms_server", body)
 
     def test_wrong_media_is_not_sent(self):
         # a text outside GSM-7 declared as GSM-7: the provider refuses it

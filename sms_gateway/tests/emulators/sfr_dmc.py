@@ -16,8 +16,16 @@ Test inputs:
   four values or that does not fit the text (Unicode text needs
   ``SMSUnicode*``, more than one segment needs ``*Long``) ->
   ``INVALID_PARAMETERS`` with ``invalidParams: true``;
-* ``INVALID_NUMBER`` -> ``INVALID_NUMBER`` (a guess: SFR's other codes are
-  not public).
+* a ``to`` of ``invalid_numbers`` (``INVALID_NUMBER`` unless given) ->
+  ``INVALID_PARAMETERS`` whose ``errorDetail`` names the recipient,
+  "Numéro de téléphone invalide : <to>" (a guess: SFR's other codes are not
+  public; the words, not the code, say it is the number);
+* ``credits`` (None = unlimited), one per message, none left ->
+  ``ACCOUNT_ERROR`` "Crédit SMS insuffisant" (a guess of the same kind: a code
+  about the account, words about the credit);
+* ``buffer_answers``: answer as the DmcBufferWS does, plain text ``OK`` or
+  ``KO<authentication_failed:{null}>`` / ``KO<invalid_number:{<to>}>`` /
+  ``KO<credit_exhausted:{null}>`` (only ``OK`` and the first are documented).
 
 Delivery reports pulled with ``.../MessagesUnitairesWS/getSingleCallCra``
 (``authenticate``, ``dSince`` ``YYYY-MM-DD HH:MM:SS``, optional ``idSince``):
@@ -55,8 +63,11 @@ def _failure(code, detail, **extra):
 class SfrDmcEmulator(ProviderEmulator):
     api_path = "/DmcWS/1.5.8/JsonService"
 
-    def __init__(self, service_id="svc123", password="pw-sfr", space_id="4242", latency=0.0):
-        super().__init__(latency=latency)
+    def __init__(
+        self, service_id="svc123", password="pw-sfr", space_id="4242", latency=0.0, credits=None, invalid_numbers=None
+    ):
+        self.initial_invalid_numbers = {INVALID_NUMBER} if invalid_numbers is None else set(invalid_numbers)
+        super().__init__(latency=latency, credits=credits)
         self.service_id = service_id
         self.password = password
         self.space_id = space_id
@@ -68,6 +79,8 @@ class SfrDmcEmulator(ProviderEmulator):
         self.cra_statuses = {}  # response id -> Statut given instead of the default
         self.cra_page_size = 1000
         self.cra_json = False
+        self.invalid_numbers = set(self.initial_invalid_numbers)  # numbers refused as invalid (a test may add)
+        self.buffer_answers = False  # plain-text OK / KO<code:{detail}> answers, as DmcBufferWS gives
 
     def handle(self, request):
         if request.method not in ("GET", "POST") or not PATH.match(request.path):
@@ -86,6 +99,8 @@ class SfrDmcEmulator(ProviderEmulator):
         if unknown:
             return _failure("INVALID_PARAMETERS", f"Paramètre inconnu : {unknown[0]}", invalidParams=True)
         if not self._authenticated(auth):
+            if self.buffer_answers:
+                return EmulatorResponse(200, "KO<authentication_failed:{null}>", "text/plain")
             return _failure("AUTHENTICATION_FAILED", "Authentification échouée")
         text, to, media = message.get("textMsg"), message.get("to"), message.get("media")
         if not text or not to or media not in MEDIAS:
@@ -96,12 +111,20 @@ class SfrDmcEmulator(ProviderEmulator):
             return _failure("INVALID_PARAMETERS", f"Le media {media} ne permet pas ce texte", invalidParams=True)
         if long and not media.endswith("Long"):
             return _failure("INVALID_PARAMETERS", f"Texte trop long pour le media {media}", invalidParams=True)
-        if to == INVALID_NUMBER:
-            return _failure("INVALID_NUMBER", "Numéro de téléphone invalide")
+        if to in self.invalid_numbers:
+            if self.buffer_answers:
+                return EmulatorResponse(200, f"KO<invalid_number:{{{to}}}>", "text/plain")
+            return _failure("INVALID_PARAMETERS", f"Numéro de téléphone invalide : {to}", invalidParams=True)
         with self._state_lock:
+            if not self.take_credits(1):
+                if self.buffer_answers:
+                    return EmulatorResponse(200, "KO<credit_exhausted:{null}>", "text/plain")
+                return _failure("ACCOUNT_ERROR", "Crédit SMS insuffisant")
             message_id = next(self._ids)
             self.messages[message_id] = message
             self.dates[message_id] = datetime.now()
+        if self.buffer_answers:
+            return EmulatorResponse(200, "OK", "text/plain")
         return EmulatorResponse(200, {"success": True, "response": message_id})
 
     def _authenticated(self, auth):
