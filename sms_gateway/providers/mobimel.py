@@ -6,11 +6,15 @@ per call. The answer carries no message id (an ``id`` is used when present):
 our reference is the provider id. ``type`` comes from ``mobimel_type``
 (default ``premium``).
 
-The content of ``erreurs`` is not documented for this API: numeric codes are
-read with Mobimel's documented code table (105 106 111 112 4: no credit;
-117 2 3: bad number; 101 102 103 104 108 118: account), words with a small
-keyword list (crédit / numéro, destinataire / clé, compte...); anything else
-is transient.
+What the sources say: the newer API answers ``{"resultat": 1}`` or ``{"resultat": 0, "erreurs": "<text>"}``
+(``/work/shared/providers.md`` section 8; the only public client, github.com/kahlys/sms driver/mobimel, reads
+``resultat`` as an int and ``erreurs`` as a string "see mobimel api documentation"): the content of
+``erreurs`` is not published. The legacy ``envoi_form.asp`` API documents a code table (105 106 111 112 4: no
+credit; 117 2 3: bad number; 101 102 103 104 108 118: account). So the words of ``erreurs`` are read first
+(French or English: crédit / destinataire, numéro invalide / clé, compte, expéditeur...), and only an answer
+without such words is read with the legacy code table (a count or a number inside a sentence, as in
+"Crédit insuffisant : 3 SMS restants", is never taken for a code); anything else is transient. One recipient
+per call: a bad number never refuses another message.
 """
 
 import re
@@ -25,18 +29,27 @@ MOBIMEL_CODES = {
     **dict.fromkeys(("101", "102", "103", "104", "108", "118"), FAILURE_ACCOUNT),
 }
 MOBIMEL_WORDS = [
-    (re.compile(r"cr[ée]dit|solde", re.IGNORECASE), FAILURE_CREDIT),
+    (re.compile(r"cr[ée]dit|solde|balance|insufficient funds|\bfunds\b", re.IGNORECASE), FAILURE_CREDIT),
+    (
+        re.compile(
+            r"destinataire|recipient|num[ée]ro (de t[ée]l[ée]phone |de mobile )?(invalide|incorrect|erron|inconnu)"
+            r"|(invalid|bad|wrong) (phone |mobile )?number|number (is )?invalid",
+            re.IGNORECASE,
+        ),
+        FAILURE_NUMBER,
+    ),
     (
         re.compile(r"cl[ée]|\bkey\b|compte|account|authenti|identifi|exp[ée]diteur|sender", re.IGNORECASE),
         FAILURE_ACCOUNT,
     ),
-    (re.compile(r"num[ée]ro|destinataire|number|recipient", re.IGNORECASE), FAILURE_NUMBER),
+    (re.compile(r"num[ée]ro|number|t[ée]l[ée]phone|phone", re.IGNORECASE), FAILURE_NUMBER),
 ]
 
 
 def classify_errors(errors):
     """(failure type, text) for the ``erreurs`` of an answer (a string, a
-    list or a dict of codes and/or messages)."""
+    list or a dict of codes and/or messages): its words first, then the legacy code table for the values
+    that are bare codes."""
     if isinstance(errors, dict):
         items = [f"{k}: {v}" if v not in (None, "") else str(k) for k, v in errors.items()]
         codes = [str(k) for k in errors] + [str(v) for v in errors.values()]
@@ -45,14 +58,16 @@ def classify_errors(errors):
         codes = items
     else:
         items = [str(errors if errors is not None else "")]
-        codes = re.split(r"[\s,;]+", items[0])
+        codes = [items[0]]
     text = " ".join(" ; ".join(i.strip() for i in items if i.strip()).split())
-    for code in codes:
-        if code.strip() in MOBIMEL_CODES:
-            return MOBIMEL_CODES[code.strip()], text
     for pattern, failure_type in MOBIMEL_WORDS:
         if pattern.search(text):
             return failure_type, text
+    for code in codes:
+        # a bare code, or a code leading the text ("105", "105/...", "105 : ...")
+        match = re.fullmatch(r"\s*(\d+)\s*(?:[/:;-].*)?", code, re.DOTALL)
+        if match and match.group(1) in MOBIMEL_CODES:
+            return MOBIMEL_CODES[match.group(1)], text
     return FAILURE_SERVER, text
 
 
@@ -83,4 +98,7 @@ class MobimelProvider(SmsProvider, code="mobimel", label="Mobimel (Adista)"):
         if result not in ("0", "False", "false"):
             return self.failed(message, self._unexpected(response))
         failure_type, text = classify_errors(data.get("erreurs"))
-        return self.failed(message, text or str(_lt("Mobimel refused the message (no error given)")), failure_type)
+        text = text or str(_lt("Mobimel refused the message (no error given)"))
+        if failure_type == FAILURE_CREDIT and not re.search(r"cr[ée]dit", text, re.IGNORECASE):
+            text = str(_lt("%(error)s: not enough credit on the Mobimel account", error=text))
+        return self.failed(message, text, failure_type)

@@ -12,26 +12,78 @@ import base64
 import email.utils
 import hashlib
 import hmac
+import re
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 
 from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
-from .failures import FAILURE_ACCOUNT, FAILURE_NUMBER, FAILURE_SERVER
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 API_VERSION = "2010-04-01"
 
-# Twilio error ``code`` -> failure type (anything else: transient sms_server,
-# except HTTP 401/403 which mean the credentials were refused).
+# What Twilio's error answers say (twilio.com/docs/api/errors/<code> and the Messages API reference):
+# an error is JSON ``{code, message, more_info, status}``; a refused recipient is HTTP 400 with a message naming
+# the 'To' number (21211 "The 'To' number ... is not a valid phone number.", 21614 "'To' number is not a valid
+# mobile number", 21612 "... is not currently reachable via SMS", 21408 region, 21610 "unsubscribed recipient",
+# 21608 unverified number on a trial account), a refused sender names the 'From' number (21212, 21606: the
+# account's settings); bad credentials are HTTP 401, 20003 "Authenticate". Twilio has no "insufficient credit"
+# error: an account whose balance reached $0 is suspended and every request gets 10001 "Account is not active"
+# (20005 "Account not active": "ran out of funds"), HTTP status undocumented; 20429 "Too Many Requests" is HTTP
+# 429. One recipient per request: a bad number never refuses another message.
+# The words are read first (English, or French for a proxy that translates), then this code table; anything
+# else is transient sms_server, except HTTP 401/403 (credentials refused).
 TWILIO_ERRORS = {
     20003: FAILURE_ACCOUNT,  # Authenticate (wrong AccountSid / AuthToken)
+    10001: FAILURE_CREDIT,  # Account is not active (suspended when the balance reached $0)
+    20005: FAILURE_CREDIT,  # Account not active (ran out of funds)
     21211: FAILURE_NUMBER,  # Invalid 'To' phone number
     21408: FAILURE_NUMBER,  # Permission to send to this region not enabled
     21608: FAILURE_NUMBER,  # Unverified number (trial account)
     21610: FAILURE_NUMBER,  # Recipient unsubscribed (replied STOP)
     21612: FAILURE_NUMBER,  # Cannot route to this number
     21614: FAILURE_NUMBER,  # 'To' is not a valid mobile number
+    21604: FAILURE_NUMBER,  # 'To' phone number is required
+    21212: FAILURE_ACCOUNT,  # Invalid 'From' number (the account's sender)
+    21606: FAILURE_ACCOUNT,  # 'From' is not a message-capable number of the account
+    30002: FAILURE_ACCOUNT,  # Account suspended
     20429: FAILURE_SERVER,  # Too many requests
 }
+CREDIT_WORDS = re.compile(
+    r"insufficient (credit|funds|balance)|out of (credit|funds)|not enough (credit|funds)|no (credit|funds) left"
+    r"|balance (is )?(too low|exhausted|insufficient)|low balance|cr[ée]dit(s)? (insuffisant|[ée]puis)"
+    r"|solde insuffisant|plus de cr[ée]dit|pas assez de cr[ée]dit",
+    re.IGNORECASE,
+)
+INACTIVE_WORDS = re.compile(r"account (is )?not active|compte (n'est pas|non|in)actif", re.IGNORECASE)
+SENDER_WORDS = re.compile(r"'from'|\bfrom (phone )?number|messaging ?service|exp[ée]diteur", re.IGNORECASE)
+RECIPIENT_FIELD = re.compile(r"'to'|\bto (phone )?number|\bdestinataire", re.IGNORECASE)
+RECIPIENT_WORDS = re.compile(
+    r"recipient|destinat|unverified|unsubscribed"
+    r"|num[ée]ro (de t[ée]l[ée]phone )?(invalide|incorrect|non valide)|invalid (phone|mobile) number",
+    re.IGNORECASE,
+)
+AUTH_WORDS = re.compile(
+    r"authenticat|credentials|auth token|identifiants|authentification|account (is )?suspended|compte suspendu",
+    re.IGNORECASE,
+)
+
+
+def twilio_failure_type(code, text, status):
+    """The failure type of a Twilio error: its words first, then its ``code``, then the HTTP ``status``."""
+    if CREDIT_WORDS.search(text) or INACTIVE_WORDS.search(text):
+        return FAILURE_CREDIT
+    if RECIPIENT_FIELD.search(text):  # names the 'To' number (even beside the 'From' one: 21612)
+        return FAILURE_NUMBER
+    if SENDER_WORDS.search(text) or AUTH_WORDS.search(text):
+        return FAILURE_ACCOUNT
+    if RECIPIENT_WORDS.search(text):
+        return FAILURE_NUMBER
+    if code in TWILIO_ERRORS:
+        return TWILIO_ERRORS[code]
+    if status in (401, 403):
+        return FAILURE_ACCOUNT
+    return FAILURE_SERVER
+
 
 # StatusCallback ``MessageStatus`` -> Odoo state.
 TWILIO_STATUSES = {
@@ -129,22 +181,28 @@ class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
         """(failure type, message) of an answer that is not a success."""
         data = self._json(response)
         if isinstance(data, dict) and ("code" in data or "message" in data):
-            try:
-                code = int(data.get("code"))
-            except (TypeError, ValueError):
-                code = None
-            text = " ".join(str(data.get("message") or "").split())
-            message = f"{text} (Twilio error {code})" if code else text or self._http_error(response)
-            if code in TWILIO_ERRORS:
-                return TWILIO_ERRORS[code], message
-            if response.status_code == 429:
-                return FAILURE_SERVER, message
-            if response.status_code in (401, 403):
-                return FAILURE_ACCOUNT, message
-            return FAILURE_SERVER, message
+            return self._classified(data.get("code"), data.get("message"), response)
         if response.status_code in (401, 403):
             return FAILURE_ACCOUNT, self._unexpected(response)
         return self._unexpected_failure(response)
+
+    def _classified(self, code, text, response):
+        """(failure type, message) of a Twilio error ``code`` with its ``text``."""
+        try:
+            code = int(code)
+        except (TypeError, ValueError):
+            code = None
+        text = " ".join(str(text or "").split())
+        message = f"{text} (Twilio error {code})" if code else text or self._http_error(response)
+        failure_type = twilio_failure_type(code, text, response.status_code)
+        if failure_type == FAILURE_CREDIT and not re.search(r"cr[ée]dit", message, re.IGNORECASE):
+            message = str(
+                _lt(
+                    "%(error)s: Twilio suspends an account whose credit (balance) is used up; check its balance",
+                    error=message,
+                )
+            )
+        return failure_type, message
 
     # -- sending ------------------------------------------------------------
     def send_one(self, message):
@@ -172,14 +230,11 @@ class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
         if not sid or not isinstance(sid, str):
             return self.failed(message, self._unexpected(response))
         if body.get("status") == "failed":
-            text = body.get("error_message") or str(_lt("Twilio refused the message"))
             code = body.get("error_code")
-            return SendResult(
-                message.ref,
-                provider_id=sid,
-                failure_type=FAILURE_SERVER,
-                error_message=f"{text} (Twilio error {code})" if code else text,
+            failure_type, text = self._classified(
+                code, body.get("error_message") or str(_lt("Twilio refused the message")), response
             )
+            return SendResult(message.ref, provider_id=sid, failure_type=failure_type, error_message=text)
         return SendResult(message.ref, provider_id=sid)
 
     # -- account ------------------------------------------------------------

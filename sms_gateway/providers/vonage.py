@@ -15,24 +15,58 @@ import re
 from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNCERTAIN
 
-# Per-message ``status`` -> failure type (anything else: transient sms_server).
+# Vonage's documented answers (developer.vonage.com/api-errors/sms and /messaging/sms/guides/troubleshooting-sms):
+# always HTTP 200, one ``messages[]`` entry per part with ``status`` and ``error-text``. 1 Throttled, 2 Missing
+# Parameters, 3 Invalid Parameters ("The value of one or more parameters is invalid": the words say which, e.g.
+# "Invalid to address"), 4 Invalid Credentials, 5 Internal Error, 6 Invalid Message ("an un-recognized number
+# prefix"), 7 Number Barred ("the number you are trying to send messages to is blacklisted"), 8 Partner Account
+# Barred ("your Vonage account has been suspended"), 9 Partner Quota Violation ("You do not have sufficient credit
+# to send the message", error-text "Quota Exceeded - rejected"), 15 Invalid Sender Address, 29 Non-Whitelisted
+# Destination, 33 Number De-activated. One recipient per request: a bad number never refuses another message.
+# The error-text is read first (English or French words), then this status table (anything else: sms_server).
 VONAGE_ERRORS = {
     "1": FAILURE_SERVER,  # Throttled
-    "2": FAILURE_SERVER,  # Missing parameters
-    "3": FAILURE_SERVER,  # Invalid parameters (refined below when it names the number)
+    "2": FAILURE_SERVER,  # Missing parameters (refined by the words when they name the recipient)
+    "3": FAILURE_SERVER,  # Invalid parameters (refined by the words when they name the recipient)
     "4": FAILURE_ACCOUNT,  # Invalid credentials
     "5": FAILURE_SERVER,  # Internal error
     "6": FAILURE_NUMBER,  # Invalid message: unrecognised number prefix
     "7": FAILURE_NUMBER,  # Number barred
     "8": FAILURE_ACCOUNT,  # Partner account barred
-    "9": FAILURE_CREDIT,  # Partner quota exceeded
+    "9": FAILURE_CREDIT,  # Partner quota violation: not enough credit
     "11": FAILURE_ACCOUNT,  # Account not enabled for HTTP
     "14": FAILURE_ACCOUNT,  # Invalid signature
     "15": FAILURE_ACCOUNT,  # Invalid sender address
     "22": FAILURE_NUMBER,  # Invalid network code
     "29": FAILURE_NUMBER,  # Non-whitelisted destination (trial account)
+    "33": FAILURE_NUMBER,  # Number de-activated
 }
-NUMBER_WORDS = re.compile(r"\bto\b|number|destination|msisdn", re.IGNORECASE)
+CREDIT_WORDS = re.compile(
+    r"credit|quota|balance|insufficient funds|cr[ée]dit|solde",
+    re.IGNORECASE,
+)
+SENDER_WORDS = re.compile(r"\bfrom\b|sender|exp[ée]diteur|[ée]metteur", re.IGNORECASE)
+NUMBER_WORDS = re.compile(
+    r"\bto (address|param|number)|['\"]to['\"]|destination|msisdn|recipient|number barred|barred number"
+    r"|number de-?activated|destinataire|num[ée]ro",
+    re.IGNORECASE,
+)
+ACCOUNT_WORDS = re.compile(
+    r"credentials|authenticat|signature|account (has been )?(barred|suspended)|identifiants|compte (bloqu|suspendu)",
+    re.IGNORECASE,
+)
+
+
+def vonage_failure_type(status, text):
+    """The failure type of a refused part: its ``error-text`` first, then its ``status``."""
+    if CREDIT_WORDS.search(text):
+        return FAILURE_CREDIT
+    if SENDER_WORDS.search(text) or ACCOUNT_WORDS.search(text):
+        return FAILURE_ACCOUNT
+    if NUMBER_WORDS.search(text):
+        return FAILURE_NUMBER
+    return VONAGE_ERRORS.get(status, FAILURE_SERVER)
+
 
 # DLR ``status`` -> (state, failure type).
 VONAGE_DLR_STATUSES = {
@@ -118,9 +152,9 @@ class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API")
             return self._unexpected_failure(response)
         text = " ".join(str(part.get("error-text") or "").split())
         message = f"{text} (Vonage status {status})" if text else f"Vonage status {status}"
-        failure_type = VONAGE_ERRORS.get(status, FAILURE_SERVER)
-        if status == "3" and NUMBER_WORDS.search(text):
-            failure_type = FAILURE_NUMBER
+        failure_type = vonage_failure_type(status, text)
+        if failure_type == FAILURE_CREDIT and not re.search(r"cr[ée]dit", message, re.IGNORECASE):
+            message = str(_lt("%(error)s: not enough credit on the Vonage account", error=message))
         return failure_type, message
 
     # -- account ------------------------------------------------------------

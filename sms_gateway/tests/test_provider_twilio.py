@@ -88,6 +88,82 @@ class TestTwilioProvider(ProviderTestCase):
         )
         self._assert_failed(self._send(), "sms_server", "Something odd (Twilio error 21999)")
 
+    # -- issue 9: a bad number, no credit, bad credentials, unknown answers ---------
+    def test_invalid_number_alone(self):
+        self.emulator.invalid_numbers = {"+33600000001"}
+        results = self._send(number="+33600000001")
+        self._assert_failed(results, "sms_number_format", "is not a valid phone number. (Twilio error 21211)")
+        self.assertEqual(len(self.emulator.received), 1, "no retry")
+        # the words are read before the code table: an unknown code naming the 'To' number, French words
+        for body, contains in (
+            ({"code": 21999, "message": "The 'To' number is blocked", "status": 400}, "blocked"),
+            ({"code": 21998, "message": "Numéro invalide", "status": 400}, "Numéro invalide"),
+        ):
+            with self.subTest(body=body):
+                self._assert_answer_fails(EmulatorResponse(400, body), "sms_number_format", contains)
+
+    def test_invalid_number_in_batch(self):
+        self.emulator.invalid_numbers = {"+33600000002"}
+        numbers = ["+33600000001", "+33600000002", "+33600000003"]
+        results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
+        self.assertEqual([r.ref for r in results], ["r0", "r1", "r2"])
+        self.assertTrue(results[0].ok and results[2].ok, results)
+        self.assertNotEqual(results[0].provider_id, results[2].provider_id)
+        self._assert_failed_result(results[1], "sms_number_format", "Twilio error 21211")
+        taken = [form["To"] for form in self.emulator.messages.values()]
+        self.assertEqual(sorted(taken), ["+33600000001", "+33600000003"], "each valid number taken once")
+        self.assertEqual(len(self.emulator.received), 3)
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        [result] = self._send()
+        self._assert_failed_result(result, "sms_credit", "credit")
+        self.assertIn("Account is not active (Twilio error 10001)", result.error_message)
+        self.assertEqual(self.emulator.messages, {})
+        # the words, whatever the code and status
+        for status, body, contains in (
+            (400, {"code": 21999, "message": "Insufficient funds to send this message"}, "credit"),
+            (402, {"code": 0, "message": "Crédit insuffisant"}, "Crédit insuffisant"),
+            (401, {"code": 20005, "message": "Account not active"}, "credit"),
+        ):
+            with self.subTest(body=body):
+                self._assert_answer_fails(EmulatorResponse(status, {**body, "status": status}), "sms_credit", contains)
+
+    def test_bad_credentials(self):
+        self._assert_failed(self._send(provider=self._provider(password="wrong")), "sms_acc", "Authenticate")
+        self._assert_failed(self._send(provider=self._provider(username="AC" + "9" * 32)), "sms_acc", "20003")
+        self.assertEqual(self.emulator.messages, {})
+        # a sender refused is the account's settings, not the recipient, even with "destination" in the words
+        body = {
+            "code": 21606,
+            "message": "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination.",
+            "status": 400,
+        }
+        self._assert_answer_fails(EmulatorResponse(400, body), "sms_acc", "'From' phone number")
+
+    def test_unknown_answer(self):
+        self._assert_answer_fails(
+            EmulatorResponse(201, {"account_sid": SID, "status": "queued", "to": "+33612345678"}),
+            "sms_uncertain",
+            "Unexpected answer",
+        )
+        for status, text in ((200, "KO"), (200, "ERROR"), (201, "ERROR: invalid number"), (400, "KO")):
+            with self.subTest(status=status, text=text):
+                self.emulator.answer_next(EmulatorResponse(status, text, "text/plain"))
+                [result] = self._send()
+                self.assertFalse(result.ok)
+                self.assertFalse(result.provider_id)
+                self.assertIn(result.failure_type, ("sms_uncertain", "sms_server"))
+        # a 201 taken then failed at once: the failure is read like an error answer
+        self.emulator.answer_next(
+            EmulatorResponse(
+                201,
+                {"sid": "SM1", "status": "failed", "error_code": 21211, "error_message": "Invalid 'To' Phone Number"},
+            )
+        )
+        [result] = self._send()
+        self.assertEqual((result.ok, result.failure_type), (False, "sms_number_format"))
+
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_redirect_is_not_followed(self):
         self._assert_answer_fails(EmulatorResponse(302, b"", headers={"Location": "/login"}), "sms_server", "HTTP 302")

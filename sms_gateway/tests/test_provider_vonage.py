@@ -1,4 +1,4 @@
-from ..providers.base import ProviderError
+from ..providers.base import OutgoingSms, ProviderError
 from ..providers.vonage import VonageProvider
 from .emulators.base import EmulatorResponse
 from .emulators.vonage import VonageEmulator
@@ -60,6 +60,73 @@ class TestVonageProvider(ProviderTestCase):
         self._assert_failed(
             self._send(provider=self._provider(password="bad")), "sms_acc", "Bad Credentials (Vonage status 4)"
         )
+        self._assert_failed(self._send(provider=self._provider(api_key="nokey")), "sms_acc", "Vonage status 4")
+        self.assertEqual(self.emulator.messages, {})
+        # the account barred, and a refused sender (the account's settings, not the recipient)
+        for status, text in (
+            ("8", "Partner account barred"),
+            ("3", "Invalid from address"),
+            ("2", "Missing from param"),
+        ):
+            with self.subTest(status=status):
+                self._assert_answer_fails(
+                    EmulatorResponse(200, {"message-count": "1", "messages": [{"status": status, "error-text": text}]}),
+                    "sms_acc",
+                    text,
+                )
+
+    # -- issue 9: a bad number, no credit, unknown answers ---------------------------
+    def test_invalid_number_alone(self):
+        self.emulator.invalid_numbers = {"33600000001"}
+        self._assert_failed(
+            self._send(number="+33600000001"), "sms_number_format", "Invalid to address (Vonage status 3)"
+        )
+        self.assertEqual(len(self.emulator.received), 1, "no retry")
+        # the words first: a status the table does not know, or calls transient, naming the recipient
+        for status, text in (("2", "Missing to param"), ("42", "Numéro invalide"), ("33", "Number de-activated")):
+            with self.subTest(status=status):
+                self._assert_answer_fails(
+                    EmulatorResponse(200, {"message-count": "1", "messages": [{"status": status, "error-text": text}]}),
+                    "sms_number_format",
+                    text,
+                )
+
+    def test_invalid_number_in_batch(self):
+        self.emulator.invalid_numbers = {"33600000002"}
+        numbers = ["+33600000001", "+33600000002", "+33600000003"]
+        results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
+        self.assertEqual([r.ref for r in results], ["r0", "r1", "r2"])
+        self.assertTrue(results[0].ok and results[2].ok, results)
+        self.assertNotEqual(results[0].provider_id, results[2].provider_id)
+        self._assert_failed_result(results[1], "sms_number_format", "Invalid to address")
+        taken = sorted(fields["to"] for fields in self.emulator.messages.values())
+        self.assertEqual(taken, ["33600000001", "33600000003"], "each valid number taken once")
+        self.assertEqual(len(self.emulator.received), 3)
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        [result] = self._send()
+        self._assert_failed_result(result, "sms_credit", "credit")
+        self.assertIn("Quota Exceeded - rejected (Vonage status 9)", result.error_message)
+        self.assertEqual(self.emulator.messages, {})
+        for status, text in (("99", "Insufficient credit"), ("5", "Crédit insuffisant")):
+            with self.subTest(status=status):
+                self._assert_answer_fails(
+                    EmulatorResponse(200, {"message-count": "1", "messages": [{"status": status, "error-text": text}]}),
+                    "sms_credit",
+                    text,
+                )
+
+    def test_unknown_answer(self):
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"message-count": "1", "messages": [{"to": "33612345678", "network": "20810"}]}),
+            "sms_uncertain",
+            "Unexpected answer",
+        )
+        self._assert_answer_fails(EmulatorResponse(200, {"message-count": "1"}), "sms_uncertain", "Unexpected answer")
+        for text in ("KO", "ERROR"):
+            with self.subTest(text=text):
+                self._assert_answer_fails(EmulatorResponse(200, text, "text/plain"), "sms_uncertain", text)
 
     def test_per_message_statuses(self):
         for number, failure_type, text in (

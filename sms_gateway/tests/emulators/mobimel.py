@@ -6,7 +6,8 @@ Documented behaviour: ``GET /api/envoyer/sms`` with ``key``, ``type``,
 
 Test inputs: a wrong ``key`` -> "Clé API invalide"; a missing field or an
 unknown one, a ``type`` other than premium/lowcost -> "Paramètre ..."; a
-``destinataires`` that is not a phone number or is in ``INVALID_NUMBERS`` ->
+``destinataires`` that is not a phone number or is in ``invalid_numbers`` (``INVALID_NUMBERS`` and what a
+test adds; back to ``INVALID_NUMBERS`` on ``reset_state``) ->
 "Numéro de destinataire invalide"; ``credits`` (None = unlimited), one per
 message, none left -> "Crédit insuffisant"; ``expediteur`` longer than 11
 characters -> "L'expéditeur ne peut pas dépasser 11 caractères".
@@ -34,6 +35,7 @@ class MobimelEmulator(ProviderEmulator):
     def reset_state(self):
         super().reset_state()
         self.messages = []  # accepted query dicts
+        self.invalid_numbers = set(INVALID_NUMBERS)
 
     def handle(self, request):
         if request.path != PATH:
@@ -52,7 +54,7 @@ class MobimelEmulator(ProviderEmulator):
         if len(params.get("expediteur", "")) > 11:
             return _ko("L'expéditeur ne peut pas dépasser 11 caractères")
         number = params["destinataires"]
-        if not re.fullmatch(r"(\+|00)?\d{9,15}", number) or number in INVALID_NUMBERS:
+        if not re.fullmatch(r"(\+|00)?\d{9,15}", number) or number in self.invalid_numbers:
             return _ko("Numéro de destinataire invalide")
         with self._state_lock:
             if not self.take_credits(1):

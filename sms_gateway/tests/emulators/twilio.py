@@ -17,8 +17,11 @@ Test inputs (Twilio's own magic test numbers where they exist):
   ``+15005550003`` -> 21408 (region not enabled), ``+15005550004`` -> 21610 (unsubscribed),
   ``+15005550009`` -> 21614 (not a mobile), ``+15005550008`` -> 21608 (unverified, trial);
 * To ``+15005550429`` -> 429, code 20429 (too many requests);
-* ``balance`` (None = 1000 shown, never charged) is charged ``price`` per
-  segment (Twilio documents no synchronous out-of-funds error: none is emulated);
+* ``invalid_numbers`` (a set a test fills, emptied by ``reset_state``) -> 400, code 21211, as the magic number;
+* ``balance`` (None = 1000 shown, never charged) is charged ``price`` per segment, and ``credits`` (None:
+  unlimited) one per segment: Twilio documents no "insufficient funds" answer; an account whose balance
+  reached $0 is suspended and answers 10001 "Account is not active" (twilio.com/docs/api/errors/10001; the
+  HTTP status is not documented: 403 here);
 * unknown form fields, a missing To/Body/From -> 400 (21604/21602/21603).
 """
 
@@ -78,6 +81,7 @@ class TwilioEmulator(ProviderEmulator):
         self.sent_dates = {}  # sid -> datetime (UTC) the message was taken; a test may move it back
         self.created_dates = {}  # sid -> datetime (UTC) the message was created
         self.hold_queued = False  # True: accepted messages stay queued (no date_sent), as under a Twilio backlog
+        self.invalid_numbers = set()  # To numbers answered 21211, besides the magic ones
 
     def _authorised(self, request, path_sid):
         header = request.headers.get("authorization", "")
@@ -128,12 +132,14 @@ class TwilioEmulator(ProviderEmulator):
             return _error(400, 21602, "Message body is required.")
         if not (form.get("From") or form.get("MessagingServiceSid")):
             return _error(400, 21603, "A 'From' phone number is required.")
-        if to in ERROR_NUMBERS:
-            status, code, message = ERROR_NUMBERS[to]
+        if to in ERROR_NUMBERS or to in self.invalid_numbers:
+            status, code, message = ERROR_NUMBERS.get(to) or ERROR_NUMBERS["+15005550001"]
             return _error(status, code, message.format(to=to))
         segments = _segments(body)
         with self._state_lock:
             cost = segments * self.price
+            if (self.balance is not None and self.balance <= 0) or not self.take_credits(segments):
+                return _error(403, 10001, "Account is not active")
             if self.balance is not None:
                 self.balance -= cost
             sid = f"SM{next(self._ids):08x}{uuid.uuid4().hex[:24]}"

@@ -12,7 +12,9 @@ Test inputs: wrong key/secret -> status 4; a missing from/to/text -> 2; an
 unknown field, a bad ``type`` or a ``to`` that is not 7-15 digits -> 3;
 ``to`` in ``ERROR_NUMBERS`` -> that status (1 throttled, 5 internal error,
 6 invalid message, 7 number barred, 29 non-whitelisted destination);
-``balance`` is charged ``price`` per part, a message it cannot pay -> 9.
+``to`` in ``invalid_numbers`` (a set a test fills, emptied by ``reset_state``) -> 3 "Invalid to address";
+``balance`` is charged ``price`` per part and ``credits`` (None: unlimited) one per part, a message they
+cannot pay -> 9 "Quota Exceeded - rejected" (Vonage's "Partner Quota Violation": not enough credit).
 """
 
 import itertools
@@ -45,6 +47,7 @@ class VonageEmulator(ProviderEmulator):
     def reset_state(self):
         super().reset_state()
         self.balance = self.initial_balance  # None = unlimited
+        self.invalid_numbers = set()  # ``to`` (digits) answered status 3 "Invalid to address"
 
     def handle(self, request):
         params = request.params
@@ -68,14 +71,14 @@ class VonageEmulator(ProviderEmulator):
         if msg_type not in ("text", "unicode"):
             return _error("3", "Invalid type")
         to = params["to"]
-        if not to.isdigit() or not 7 <= len(to) <= 15:
+        if not to.isdigit() or not 7 <= len(to) <= 15 or to in self.invalid_numbers:
             return _error("3", "Invalid to address")
         if to in ERROR_NUMBERS:
             return _error(*ERROR_NUMBERS[to])
         parts = segments(params["text"], msg_type == "unicode")
         entries = []
         with self._state_lock:
-            if self.balance is not None and self.balance < parts * self.price:
+            if (self.balance is not None and self.balance < parts * self.price) or not self.take_credits(parts):
                 return _error("9", "Quota Exceeded - rejected")
             for _part in range(parts):
                 if self.balance is not None:
