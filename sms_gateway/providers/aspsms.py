@@ -5,15 +5,47 @@ written ``"<number>:<our ref>"`` so that our reference is ASPSMS's
 TransactionReferenceNumber: it is the provider id of the message, used by the
 delivery notifications (pushed to ``dlr_url`` when configured, or pulled with
 ``InquireDeliveryNotifications``).
+
+Doc facts relied on (json.aspsms.com's published method list and
+/work/shared/providers.md section 9; hitobito's and wp-sms's ASPSMS clients):
+success is ``{"StatusCode": "1", "StatusInfo": "OK"}``; documented errors are
+StatusCode 3 (authorization failed), 5 (not enough credits), 10 (originator
+too long), 30 (originator not authorised). ASPSMS publishes no code for an
+invalid recipient: a refusal is classified by its words (``StatusInfo``, or
+the ``Message``/``ModelState`` of an HTTP 400 of its ASP.NET API) before the
+code table, English, French or German. A batch call with one invalid
+recipient is refused as a whole (nothing sent): the recipient(s) named are
+failed alone and the others sent again in one call (one call per recipient
+when none is named). Some clients (wp-sms) take ``StatusInfo == "OK"`` as a
+success whatever the code: such a contradictory answer is not resent but
+left uncertain (ASPSMS can be asked, ``lookup``).
 """
 
 import json
+import re
 import urllib.parse
 
 from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
-from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_SERVER
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNCERTAIN
 
-# StatusCode -> failure type (anything else is a transient server error).
+# Words of ASPSMS's StatusInfo -> failure type (first match wins), read before the code table.
+ASPSMS_WORDS = [
+    (re.compile(r"cr[eé]dit|guthaben|balance|solde", re.IGNORECASE), FAILURE_CREDIT),
+    (re.compile(r"originator|sender|absender|exp[eé]diteur", re.IGNORECASE), FAILURE_ACCOUNT),
+    (
+        re.compile(r"recipient|receiver|destinataire|empf[aä]nger|number|num[eé]ro|nummer|phone", re.IGNORECASE),
+        FAILURE_NUMBER,
+    ),
+    (
+        re.compile(
+            r"authori[sz]|userkey|password|passwort|mot de passe|account|compte|konto|suspend|gesperrt|bloqu|disabled",
+            re.IGNORECASE,
+        ),
+        FAILURE_ACCOUNT,
+    ),
+]
+
+# StatusCode -> failure type when the words say nothing (anything else is a transient server error).
 ASPSMS_ERRORS = {
     "3": FAILURE_ACCOUNT,  # Authorization failed
     "5": FAILURE_CREDIT,  # Not enough credits
@@ -57,17 +89,44 @@ class AspsmsProvider(SmsProvider, code="aspsms", label="ASPSMS"):
         )
         if error:
             return None, (self.failure_type_of(error), error)
-        if response.status_code != 200:
-            return None, (FAILURE_SERVER, self._http_error(response))
         data = self._json(response)
+        if response.status_code != 200:
+            return None, self._http_refusal(response, data)
         if not isinstance(data, dict) or "StatusCode" not in data:
             return None, self._unexpected_failure(response)
         code = str(data.get("StatusCode")).strip()
+        info = " ".join(str(data.get("StatusInfo") or "").split())
         if code != "1":
-            info = str(data.get("StatusInfo") or "").strip()
             message = f"{info} (StatusCode {code})" if info else f"StatusCode {code}"
-            return None, (ASPSMS_ERRORS.get(code, FAILURE_SERVER), message)
+            if info.upper() == "OK":
+                # "OK" with another code: some clients read it as sent; resending could send twice
+                return None, (FAILURE_UNCERTAIN, self._unexpected(response))
+            return None, (self._classify(code, info), message)
         return data, None
+
+    @staticmethod
+    def _classify(code, words):
+        for pattern, failure_type in ASPSMS_WORDS:
+            if pattern.search(words or ""):
+                return failure_type
+        return ASPSMS_ERRORS.get(code, FAILURE_SERVER)
+
+    def _http_refusal(self, response, data):
+        """An HTTP error status: ASPSMS's ASP.NET API answers a refused request 400 with ``Message`` and
+        ``ModelState`` (``{"Recipients[1]": [...]}``); its words are read, the status alone is transient."""
+        if not isinstance(data, dict) or not 400 <= response.status_code < 500:
+            return FAILURE_SERVER, self._http_error(response)
+        parts = [str(data.get(key) or "") for key in ("Message", "StatusInfo", "ExceptionMessage")]
+        model_state = data.get("ModelState")
+        if isinstance(model_state, dict):
+            for field, errors in model_state.items():
+                errors = errors if isinstance(errors, list) else [errors]
+                parts.append(f"{field}: {' '.join(str(e) for e in errors)}")
+        words = " ".join(" ".join(parts).split())
+        failure_type = self._classify(None, words)
+        if not words or failure_type == FAILURE_SERVER:
+            return FAILURE_SERVER, self._http_error(response) + (f": {words[:200]}" if words else "")
+        return failure_type, f"{words[:300]} (HTTP {response.status_code})"
 
     def _notification_urls(self):
         """URL* parameters of SendTextSMS when a push URL is configured."""
@@ -108,8 +167,35 @@ class AspsmsProvider(SmsProvider, code="aspsms", label="ASPSMS"):
             payload["Originator"] = self.config["sender"]
         _data, error = self._post("SendTextSMS", payload)
         if error:
+            if error[0] == FAILURE_NUMBER and len(messages) > 1:
+                return self._isolate_refused_numbers(body, unicode, messages, error)
             return self.fail_all(messages, *error)
         return [SendResult(m.ref, provider_id=m.ref) for m in messages]
+
+    def _isolate_refused_numbers(self, body, unicode, messages, error):
+        """ASPSMS refused the whole call because of a recipient: nothing was sent. The recipients its
+        words name fail (``sms_number_format``, never retried) and the others are sent again in one call;
+        when none is named, one call per recipient finds the culprit(s)."""
+        named = [m for index, m in enumerate(messages) if self._names_recipient(error[1], m.number, index)]
+        if not named:
+            results = []
+            for message in messages:
+                results.extend(self._send_group(body, unicode, [message]))
+            return results
+        others = [m for m in messages if m not in named]
+        results = self.fail_all(named, *error)
+        if others:
+            results.extend(self._send_group(body, unicode, others))
+        return results
+
+    @staticmethod
+    def _names_recipient(text, number, index):
+        """Whether ``text`` names ``number`` (its digits) or the recipient at ``index`` (``Recipients[i]``)."""
+        digits = re.sub(r"\D", "", number or "")
+        found = re.findall(r"\+?\d[\d .-]{6,}\d", text or "")
+        if any(re.sub(r"\D", "", f).lstrip("0") == digits.lstrip("0") for f in found):
+            return True
+        return bool(re.search(rf"Recipients\[{index}\]", text or ""))
 
     # -- account ------------------------------------------------------------
     def get_balance(self):

@@ -21,16 +21,55 @@ Configuration (``self.config``):
 * ``generic_message_id_path``: dotted JSON path of the provider's id
   (``smsIds.0``); without it our reference is the id.
 
-A refused message is a transient ``sms_server`` failure (the connector cannot
-know the gateway's error codes) except HTTP 401/403 (``sms_acc``) and 402
-(``sms_credit``); the gateway's own words are kept in the error message.
+A refused message is classified by the gateway's own words first (its
+``message``/``error``/``detail``... fields, or its text; English or French):
+credit -> ``sms_credit``, recipient/number -> ``sms_number_format`` (never
+retried), credentials/account -> ``sms_acc``; then by HTTP status (401/403
+``sms_acc``, 402 ``sms_credit``); anything else is a transient ``sms_server``.
+The gateway's own words are kept in the error message. A plain-text ``KO`` /
+``ERROR`` answer is a refusal whatever the success rule (never an id), and a
+2xx answer the rule cannot read (JSON without the rule's path, a text that is
+neither the prefix nor an error) is uncertain: the gateway may have sent it.
+A text answer without charset is read as UTF-8 when it is valid UTF-8 (HTTP's
+ISO-8859-1 default would turn "crédit" into "crÃ©dit").
+
+Doc facts relied on (/work/shared/providers.md section 13): SMS Factor
+answers ``{status: 1, cost, credits}`` (``credits`` in every answer: the
+words are read in the message fields only, not in every key), negative
+statuses with a ``message`` for refusals; other gateways answer ``OK``/``KO``
+texts or ``status==100`` JSON.
 """
 
 import json
 import re
 
 from .base import ProviderError, SendResult, SmsProvider, _lt, required
-from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT
+from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_UNCERTAIN
+
+# The first word of a plain-text refusal.
+ERROR_WORDS = {"KO", "NOK", "ERROR", "ERR", "FAIL", "FAILED", "FAILURE", "ERREUR", "ECHEC", "ÉCHEC"}
+# JSON keys whose values carry the gateway's words.
+WORD_KEYS = re.compile(r"message|error|detail|description|info|reason|text|msg|erreur", re.IGNORECASE)
+# The gateway's words -> failure type (first match wins), read before the HTTP status.
+REFUSAL_WORDS = [
+    (re.compile(r"cr[eé]dit|solde|balance|funds|payment required", re.IGNORECASE), FAILURE_CREDIT),
+    (re.compile(r"sender|originator|exp[eé]diteur|[eé]metteur", re.IGNORECASE), FAILURE_ACCOUNT),
+    (
+        re.compile(
+            r"recipient|receiver|destinataire|destination|number|num[eé]ro|phone|t[eé]l[eé]phone|msisdn",
+            re.IGNORECASE,
+        ),
+        FAILURE_NUMBER,
+    ),
+    (
+        re.compile(
+            r"authori[sz]|authenti|credential|api.?key|token|login|password|account|forbidden|suspend|disabled"
+            r"|identifiant|mot de passe|compte|bloqu|d[eé]sactiv",
+            re.IGNORECASE,
+        ),
+        FAILURE_ACCOUNT,
+    ),
+]
 
 PLACEHOLDERS = ("to", "to_digits", "message", "sender", "ref", "unicode", "username", "password", "api_key")
 PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
@@ -225,13 +264,16 @@ class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP 
         response, error = self._request(settings["method"], settings["url"], **kwargs)
         if error:
             return self.failed(message, error)
-        ok, data = self._is_success(settings, response)
+        self._fix_encoding(response)
+        ok, data, understood = self._is_success(settings, response)
         if not ok:
             status = response.status_code
-            failure_type = {401: FAILURE_ACCOUNT, 403: FAILURE_ACCOUNT, 402: FAILURE_CREDIT}.get(status)
             text = self._body_excerpt(response)
-            understood = settings["rule"][0] != "json" or data is not None
-            if 200 <= status < 300 and text and understood:
+            # a server error or a rate limit is transient whatever its words ("too many numbers per second")
+            failure_type = None if status >= 500 or status == 429 else self._classify(self._words(response, data))
+            if failure_type is None:
+                failure_type = {401: FAILURE_ACCOUNT, 403: FAILURE_ACCOUNT, 402: FAILURE_CREDIT}.get(status)
+            if 200 <= status < 300 and text and (understood or failure_type or self._error_text(response)):
                 error_message = str(_lt("Refused by the gateway: %(answer)s", answer=text))
             else:
                 error_message = self._unexpected(response)
@@ -249,22 +291,84 @@ class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP 
                     ),
                 )
             provider_id = _as_text(value)
+            if provider_id.strip().upper() in ERROR_WORDS | {"NULL", "FALSE", "NONE"}:
+                # the rule says sent, the id says error: not understood, maybe sent
+                return self.failed(
+                    message,
+                    self._unexpected(response),
+                    FAILURE_UNCERTAIN,
+                )
         return SendResult(message.ref, provider_id=provider_id)
 
+    @staticmethod
+    def _fix_encoding(response):
+        """A text answer without charset: UTF-8 when its bytes are valid UTF-8 (requests would take
+        ISO-8859-1, the old HTTP default, and mangle every accent)."""
+        if "charset" in (response.headers.get("Content-Type") or "").lower():
+            return
+        try:
+            response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return
+        response.encoding = "utf-8"
+
+    @staticmethod
+    def _error_text(response):
+        """Whether the body is a plain-text refusal: its first word is KO, ERROR..."""
+        text = (response.text or "").strip()
+        if not text or text[0] in "{[<":
+            return False
+        first = re.split(r"[\s:;,.\-]+", text, maxsplit=1)[0]
+        return first.upper() in ERROR_WORDS
+
+    def _words(self, response, data):
+        """The gateway's words: the values of its message/error/detail... fields in a JSON answer, else
+        its text."""
+        if data is None:
+            data = self._json(response)
+        if isinstance(data, (dict, list)):
+            found = []
+
+            def collect(value, key=""):
+                if isinstance(value, dict):
+                    for k, v in value.items():
+                        collect(v, str(k))
+                elif isinstance(value, list):
+                    for v in value:
+                        collect(v, key)
+                elif isinstance(value, str) and WORD_KEYS.search(key):
+                    found.append(value)
+
+            collect(data)
+            return " ".join(found)
+        return self._body_excerpt(response)
+
+    @staticmethod
+    def _classify(words):
+        for pattern, failure_type in REFUSAL_WORDS:
+            if pattern.search(words or ""):
+                return failure_type
+        return None
+
     def _is_success(self, settings, response):
-        """(success, parsed JSON or None)."""
+        """(success, parsed JSON or None, whether the rule could read the answer)."""
         if not 200 <= response.status_code < 300:
-            return False, None
+            return False, None, True
+        if self._error_text(response):
+            return False, None, True  # "KO ...", "ERROR ...": a refusal whatever the rule
         kind, path, expected = settings["rule"]
         if kind == "http":
-            return True, None
+            return True, None, True
         if kind == "text":
-            return (response.text or "").strip().startswith(expected), None
+            text = (response.text or "").strip()
+            return text.startswith(expected), None, False
         data = self._json(response)
         if data is None:
-            return False, None
+            return False, None, False
         value = json_path(data, path)
-        return value is not _MISSING and _as_text(value) == expected, data
+        if value is _MISSING:
+            return False, data, False
+        return _as_text(value) == expected, data, True
 
     # -- account ------------------------------------------------------------
     def test_connection(self):

@@ -12,11 +12,25 @@ order of the recipients; ``SmsIds`` is accepted too). The plain text answer
 
 One call carries one text: messages of a batch are grouped by text and
 encoding. OVH's error statuses (201 missing parameter, 202 invalid parameter,
-241 sender not found, 401 authentication) are coarse, so an error is
-classified by status (241, 401: account) and by the words of its message
-(credit / login, password, account / receiver, number). When a call carrying
-several numbers is refused because of a number, nothing was sent and the
-numbers are retried one per call to find the culprit.
+241 sender not found, 401 authentication) are coarse: 202 covers a bad
+receiver as well as any other bad value, so an error is classified by the
+words of its message first (credit / sender / receiver, number / login,
+password, account; English or French), then by status (241, 401: account).
+When a call carrying several numbers is refused because of a number, nothing
+was sent: the number(s) the message names are failed alone and the others are
+sent again in one call (one call per number when the message names none).
+
+Doc facts relied on (OVH guide "Envoyer des SMS depuis une URL - http2sms",
+docs.ovh.com/fr/sms/envoyer_des_sms_depuis_une_url_-_http2sms and its English
+version help.ovhcloud.com KB0039184; /work/shared/providers.md section 12):
+``to`` takes several numbers separated by commas in one call; ``contentType``
+chooses the answer format (text/plain by default, text/json); the JSON answer
+is ``{"status": 100, "creditLeft": ..., "SmsIds"/"smsIds": [...]}``, the text
+one ``OK\n<credits>\n<ids>`` or ``KO\n<message>`` (e.g. the real answer
+``KO\nInvalid smsAccount, it should look like 'sms-ab1234-1'.`` quoted in
+public client code). OVH ids are numbers (``"69265512"``): anything else in
+the id list is not taken as an id. No public document gives the exact words of
+the invalid-receiver or no-credit answers: they are matched by words.
 
 OVH has no balance call in http2sms: ``last_balance`` holds the
 ``creditLeft`` of the last answer that carried one.
@@ -30,12 +44,27 @@ from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_S
 HTTP2SMS_PATH = "/cgi-bin/sms/http2sms.cgi"
 OVH_SUCCESS = {100, 101}
 OVH_ACCOUNT_STATUSES = {241, 401}  # sender not found, authentication error
+OVH_ERROR_LINES = {"KO", "ERROR", "NOK"}  # first line of a plain-text refusal
+OVH_ID = re.compile(r"\d+")
 
-# Words of an error message -> failure type (first match wins).
+# Words of an error message -> failure type (first match wins), read before the status table: the status
+# (202 "invalid parameter") does not say which parameter. English and French words.
 OVH_ERROR_WORDS = [
-    (re.compile(r"credit", re.IGNORECASE), FAILURE_CREDIT),
-    (re.compile(r"login|password|account|unauthori[sz]ed|not allowed|forbidden", re.IGNORECASE), FAILURE_ACCOUNT),
-    (re.compile(r"receiver|number|recipient", re.IGNORECASE), FAILURE_NUMBER),
+    (re.compile(r"cr[eé]dit|solde|balance", re.IGNORECASE), FAILURE_CREDIT),
+    # the sender (from) is the account's: "Invalid sender number" is not about the recipient
+    (re.compile(r"sender|\bfrom\b|exp[eé]diteur|[eé]metteur", re.IGNORECASE), FAILURE_ACCOUNT),
+    (
+        re.compile(r"receiver|recipient|destinataire|number|num[eé]ro|phone|t[eé]l[eé]phone", re.IGNORECASE),
+        FAILURE_NUMBER,
+    ),
+    (
+        re.compile(
+            r"login|password|account|unauthori[sz]ed|not allowed|forbidden|suspend|disabled|blocked"
+            r"|identifiant|mot de passe|compte|authentification|bloqu|d[eé]sactiv",
+            re.IGNORECASE,
+        ),
+        FAILURE_ACCOUNT,
+    ),
 ]
 
 # DLR ``ptt`` codes: 1/2 still at OVH, 3 accepted by the operator, 4 delivered,
@@ -70,11 +99,12 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
 
     @staticmethod
     def _classify(status, text):
-        if status in OVH_ACCOUNT_STATUSES:
-            return FAILURE_ACCOUNT
+        """The failure type of a refusal: the provider's words first, then the status table."""
         for pattern, failure_type in OVH_ERROR_WORDS:
             if pattern.search(text or ""):
                 return failure_type
+        if status in OVH_ACCOUNT_STATUSES:
+            return FAILURE_ACCOUNT
         return FAILURE_SERVER
 
     def _call(self, params):
@@ -83,12 +113,34 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
         response, error = self._request("GET", self._url(HTTP2SMS_PATH), params=params, allow_redirects=False)
         if error:
             return None, (self.failure_type_of(error), error)
-        if response.status_code != 200:
-            return None, self._unexpected_failure(response)
         data = self._json(response)
+        if response.status_code != 200:
+            # An HTTP error status carrying OVH's own refusal (e.g. a 400 naming the receiver) is read
+            # for its words; a success inside an error status, or any other body, is not understood.
+            refusal = None
+            if isinstance(data, dict) and "status" in data:
+                refusal = self._parse_json(data, response)
+            elif self._error_lines(response) is not None:
+                refusal = self._parse_text(response)
+            if refusal and refusal[1]:
+                return refusal
+            return None, self._unexpected_failure(response)
         if isinstance(data, dict) and "status" in data:
             return self._parse_json(data, response)
         return self._parse_text(response)
+
+    @staticmethod
+    def _error_lines(response):
+        """The lines after the first of a plain-text refusal (``KO``, ``ERROR``...), or None."""
+        lines = [line.strip() for line in (response.text or "").strip().splitlines()]
+        if not lines:
+            return None
+        head, _sep, rest = lines[0].partition(" ")
+        head = head.rstrip(":").upper()
+        if head not in OVH_ERROR_LINES:
+            return None
+        rest = rest.strip(" :-")
+        return [rest, *lines[1:]] if rest else lines[1:]
 
     def _note_balance(self, value):
         try:
@@ -105,22 +157,30 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
             self._note_balance(data["creditLeft"])
         if status in OVH_SUCCESS:
             ids = data.get("smsIds", data.get("SmsIds"))
-            if not isinstance(ids, list):
+            if not isinstance(ids, list) or not all(OVH_ID.fullmatch(str(i).strip()) for i in ids):
                 return None, self._unexpected_failure(response)
-            return [str(i) for i in ids], None
+            return [str(i).strip() for i in ids], None
+        if 100 <= status < 200:
+            # an unknown status of the success range: OVH may have taken the message
+            return None, self._unexpected_failure(response)
         text = " ".join(str(data.get("message") or "").split())
         message = f"{text} (OVH status {status})" if text else f"OVH status {status}"
         return None, (self._classify(status, text), message)
 
     def _parse_text(self, response):
+        error_lines = self._error_lines(response)
+        if error_lines is not None:
+            # a refusal: never an id, whatever follows
+            text = " ".join(" ".join(error_lines).split())
+            first = (response.text or "").strip().split()[0]
+            return None, (self._classify(None, text), text or first)
         lines = [line.strip() for line in (response.text or "").splitlines()]
         if lines and lines[0] == "OK" and len(lines) >= 2:
-            self._note_balance(lines[1])
             ids = [i for line in lines[2:] for i in re.split(r"[,;\s]+", line) if i]
+            if not all(OVH_ID.fullmatch(i) for i in ids):
+                return None, self._unexpected_failure(response)
+            self._note_balance(lines[1])
             return ids, None
-        if lines and lines[0] == "KO":
-            text = " ".join(" ".join(lines[1:]).split())
-            return None, (self._classify(None, text), text or "KO")
         return None, self._unexpected_failure(response)
 
     # -- sending ------------------------------------------------------------
@@ -158,11 +218,7 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
         ids, error = self._call(params)
         if error:
             if error[0] == FAILURE_NUMBER and len(messages) > 1:
-                # Nothing was sent: find the refused number(s) one by one.
-                results = []
-                for message in messages:
-                    results.extend(self._send_group([message]))
-                return results
+                return self._isolate_refused_numbers(messages, error)
             return self.fail_all(messages, *error)
         results = []
         for index, message in enumerate(messages):
@@ -183,6 +239,28 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
                     )
                 )
         return results
+
+    def _isolate_refused_numbers(self, messages, error):
+        """OVH refused the whole call because of a number: nothing was sent. The messages to the number(s)
+        its words name fail (``sms_number_format``, never retried) and the others are sent again in one
+        call; when the words name none of them, one call per number finds the culprit(s)."""
+        named = [m for m in messages if self._names_number(error[1], m.number)]
+        if not named:
+            results = []
+            for message in messages:
+                results.extend(self._send_group([message]))
+            return results
+        results = self.fail_all(named, *error)
+        others = [m for m in messages if m not in named]
+        if others:
+            results.extend(self._send_group(others))
+        return results
+
+    def _names_number(self, text, number):
+        """Whether the provider's words ``text`` name ``number`` (in OVH's 00 format, E.164 or national)."""
+        digits = re.sub(r"\D", "", self._number(number))
+        found = re.findall(r"\+?\d[\d .-]{6,}\d", text or "")
+        return any(re.sub(r"\D", "", f).lstrip("0") == digits.lstrip("0") for f in found)
 
     # -- account ------------------------------------------------------------
     def get_balance(self):

@@ -107,6 +107,86 @@ class TestAspsmsProvider(ProviderTestCase):
         self.assertEqual(results[0].error_message, "Authorization failed. (StatusCode 3)")
         self.assertEqual(results[0].failure_type, "sms_acc")
 
+    # -- issue 9: bad numbers, credit, credentials, unknown answers ---------------
+    def test_invalid_number_alone(self):
+        self._assert_failed(self._send("+41770000666"), "sms_number_format", "Invalid recipient: +41770000666")
+        self.assertEqual(len(self.emulator.received), 1, "a refused number is never retried")
+        self.assertEqual(self.emulator.taken, [])
+        for answer, words in (
+            (
+                EmulatorResponse(
+                    400,
+                    {"Message": "The request is invalid.", "ModelState": {"Recipients[0]": ["Invalid phone number."]}},
+                ),
+                "Recipients[0]: Invalid phone number.",
+            ),
+            (EmulatorResponse(200, {"StatusCode": "0", "StatusInfo": "Numéro de destinataire invalide"}), "Numéro"),
+            (EmulatorResponse(200, {"StatusCode": "5", "StatusInfo": "Ungültiger Empfänger"}), "Empfänger"),
+        ):
+            with self.subTest(answer=answer):
+                self.emulator.reset()
+                self.emulator.answer_next(answer)
+                self._assert_failed(self._send(), "sms_number_format", words)
+                self.assertEqual(len(self.emulator.received), 1)
+
+    def test_invalid_number_in_batch(self):
+        messages = self._messages(3)
+        messages[1].number = "+41770000666"
+        results = self.provider.send(messages)
+        by_ref = {r.ref: r for r in results}
+        self.assertTrue(by_ref["ref0"].ok and by_ref["ref2"].ok)
+        self.assertEqual((by_ref["ref0"].provider_id, by_ref["ref2"].provider_id), ("ref0", "ref2"))
+        self._assert_failed_result(by_ref["ref1"], "sms_number_format", "Invalid recipient: +41770000666")
+        self.assertEqual(sorted(self.emulator.taken), ["+41781234000", "+41781234002"], "each valid number once")
+        self.assertEqual(
+            [r.json["Recipients"] for r in self.emulator.received],
+            [
+                ["+41781234000:ref0", "+41770000666:ref1", "+41781234002:ref2"],
+                ["+41781234000:ref0", "+41781234002:ref2"],
+            ],
+            "the refused call, then the valid recipients again in one call",
+        )
+        # a refusal naming no recipient: one call per recipient finds it
+        self.emulator.reset()
+        self.emulator.reset_state()
+        self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "0", "StatusInfo": "Invalid recipient(s)"}))
+        results = self.provider.send(messages)
+        self.assertEqual(sorted(r.ref for r in results if r.ok), ["ref0", "ref2"])
+        self.assertEqual(sorted(self.emulator.taken), ["+41781234000", "+41781234002"])
+        self.assertEqual(len(self.emulator.received), 4)
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        self._assert_failed(self._send(), "sms_credit", "credit")
+        self.assertEqual(self.emulator.taken, [])
+        for info in ("Crédit insuffisant", "Nicht genügend Guthaben", "Not enough credits for this recipient"):
+            with self.subTest(info=info):
+                self._assert_answer_fails(
+                    EmulatorResponse(200, {"StatusCode": "0", "StatusInfo": info}), "sms_credit", info
+                )
+
+    def test_bad_credentials(self):
+        self._assert_failed(self._send(provider=self._provider(password="wrong")), "sms_acc", "Authorization failed.")
+        self.assertEqual(self.emulator.taken, [])
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"StatusCode": "0", "StatusInfo": "Account suspended"}), "sms_acc", "suspended"
+        )
+
+    def test_unknown_answer(self):
+        for body in (
+            {"StatusCode": "0", "StatusInfo": "OK"},  # OK in words only: it may have been sent
+            {"StatusInfo": "OK"},
+            {"Status": "queued"},
+        ):
+            with self.subTest(body=body):
+                self._assert_answer_fails(EmulatorResponse(200, body), "sms_uncertain", "Unexpected answer")
+        for body in ("KO", "ERROR"):
+            with self.subTest(body=body):
+                self.emulator.answer_next(EmulatorResponse(200, body, "text/plain"))
+                [result] = self._send()
+                self.assertFalse(result.ok)
+                self.assertFalse(result.provider_id)
+
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
     def test_invalid_url_is_a_failure(self):
         results = self._provider(base_url="http://127.0.0.1:notaport").send(self._messages())

@@ -87,7 +87,7 @@ class TestGenericHttpProvider(ProviderTestCase):
         self.assertEqual((results[0].ok, results[0].provider_id), (True, "ref1"), "no id path: our ref is the id")
         self._assert_failed(
             self._send(number="+33600000009", provider=provider),
-            "sms_server",
+            "sms_number_format",
             "Refused by the gateway: KO Invalid number",
         )
 
@@ -103,7 +103,7 @@ class TestGenericHttpProvider(ProviderTestCase):
                 self.assertTrue(results[0].ok)
         self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "3", "StatusInfo": "Authorization failed"}))
         results = self._send(provider=self._json_provider(generic_success_rule='json:StatusCode=="1"'))
-        self._assert_failed(results, "sms_server", "Authorization failed")
+        self._assert_failed(results, "sms_acc", "Authorization failed")
 
     def test_http_rule(self):
         self.emulator.answer_next(EmulatorResponse(202, b""))
@@ -120,9 +120,90 @@ class TestGenericHttpProvider(ProviderTestCase):
 
     # -- refusals ---------------------------------------------------------------
     def test_gateway_refusals(self):
-        self._assert_failed(self._send(number="+33600000009"), "sms_server", "Invalid number")
+        self._assert_failed(self._send(number="+33600000009"), "sms_number_format", "Invalid number")
         self.emulator.credits = 0
-        self._assert_failed(self._send(), "sms_server", "Not enough credits")
+        self._assert_failed(self._send(), "sms_credit", "Not enough credits")
+        self._assert_answer_fails(EmulatorResponse(200, {"status": 999, "message": "Weird"}), "sms_server", "Weird")
+        self._assert_answer_fails(
+            EmulatorResponse(429, {"error": "Too many numbers per second"}), "sms_server", "HTTP 429"
+        )
+
+    # -- issue 9: bad numbers, credit, credentials, unknown answers ---------------
+    def _form_provider(self, **config):
+        self.emulator.auth = None
+        return self._provider(
+            base_url=self.emulator.url + "/form",
+            generic_params='{"to": "{to}", "msg": "{message}", "from": "{sender}"}',
+            generic_success_rule="text:OK",
+            **config,
+        )
+
+    def test_invalid_number_alone(self):
+        self.emulator.invalid_numbers = {"+33612340099"}
+        self._assert_failed(self._send("+33612340099"), "sms_number_format", "Invalid number")
+        self.assertEqual(len(self.emulator.received), 1, "a refused number is never retried")
+        self.assertEqual(self.emulator.messages, {})
+        # French words in a text/plain answer without charset (UTF-8 bytes): read, not mangled
+        self.emulator.lang = "fr"
+        self._assert_failed(
+            self._send("+33612340099", provider=self._form_provider()), "sms_number_format", "KO Numéro invalide"
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(400, {"error": {"field": "to", "detail": "Invalid recipient"}}),
+            "sms_number_format",
+            "Invalid recipient",
+        )
+
+    def test_invalid_number_in_batch(self):
+        self.emulator.invalid_numbers = {"+33612340099"}
+        messages = self._messages(3)
+        messages[1].number = "+33612340099"
+        results = self.provider.send(messages)
+        self.assertEqual([r.ok for r in results], [True, False, True])
+        self._assert_failed_result(results[1], "sms_number_format", "Invalid number")
+        self.assertEqual(len({results[0].provider_id, results[2].provider_id}), 2)
+        self.assertEqual(sorted(r.provider_id for r in results if r.ok), sorted(self.emulator.messages))
+        self.assertEqual(
+            sorted(m["to"] for m in self.emulator.messages.values()), ["+33612345000", "+33612345002"], "once each"
+        )
+        self.assertEqual(len(self.emulator.received), 3, "one request per message, none retried")
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        self._assert_failed(self._send(), "sms_credit", "credit")
+        self.emulator.lang = "fr"
+        self._assert_failed(self._send(provider=self._form_provider()), "sms_credit", "KO Crédit insuffisant")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"status": -4, "message": "Not enough credits", "credits": 0}),
+            "sms_credit",
+            "credits",
+        )
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_bad_credentials(self):
+        self._assert_failed(self._send(provider=self._json_provider(api_key="wrong")), "sms_acc", "unauthorized")
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"status": 202, "message": "Compte suspendu"}), "sms_acc", "Compte suspendu"
+        )
+        self.assertEqual(self.emulator.messages, {})
+
+    def test_unknown_answer(self):
+        for body in ({"result": {"smsIds": ["G1"]}}, {"status": 100, "result": {"smsIds": ["ERROR"]}}):
+            with self.subTest(body=body):
+                self._assert_answer_fails(EmulatorResponse(200, body), "sms_uncertain", "Unexpected answer")
+        self.emulator.answer_next(EmulatorResponse(200, b"Queued", "text/plain"))
+        self._assert_failed(self._send(provider=self._form_provider()), "sms_uncertain", "Unexpected answer")
+        # a plain KO/ERROR answer is a refusal whatever the rule, never an id
+        for rule in ("http", "text:OK", "json:status==100"):
+            for body in (b"KO", b"ERROR", b"ERROR: something went wrong", b"KO 12345"):
+                with self.subTest(rule=rule, body=body):
+                    self.emulator.answer_next(EmulatorResponse(200, body, "text/plain"))
+                    provider = self._json_provider(generic_success_rule=rule, generic_message_id_path="")
+                    [result] = self._send(provider=provider)
+                    self.assertFalse(result.ok)
+                    self.assertFalse(result.provider_id)
+                    self.assertEqual(result.failure_type, "sms_server")
+                    self.assertIn("Refused by the gateway", result.error_message)
 
     def test_wrong_key_and_payment_required(self):
         self._assert_failed(self._send(provider=self._json_provider(api_key="wrong")), "sms_acc", "HTTP 401")

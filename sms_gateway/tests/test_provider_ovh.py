@@ -133,6 +133,8 @@ class TestOvhProvider(ProviderTestCase):
         self._assert_all_failed(self.provider.send(self._messages()), "sms_credit", "Not enough credit")
 
     def test_invalid_number_isolated(self):
+        # OVH's words name no number: the batch is sent again one number per call to find the culprit
+        self.emulator.answer_next(EmulatorResponse(200, {"status": 202, "message": "Numéro de destinataire invalide"}))
         messages = self._messages(3)
         messages[1].number = "+33600000001"
         results = self.provider.send(messages)
@@ -141,6 +143,87 @@ class TestOvhProvider(ProviderTestCase):
         self.assertIn("Invalid receiver: 0033600000001", results[1].error_message)
         self.assertEqual(len(self.emulator.received), 4, "the refused batch, then one call per number")
         self.assertEqual(len(self.emulator.messages), 2)
+
+    # -- issue 9: bad numbers, credit, credentials, unknown answers ---------------
+    def _taken_numbers(self):
+        return sorted(m["to"] for m in self.emulator.messages.values())
+
+    def test_invalid_number_alone(self):
+        self.emulator.invalid_numbers = {"0033612340099"}
+        self._assert_failed(self._send("+33612340099"), "sms_number_format", "Invalid receiver: 0033612340099")
+        self.assertEqual(len(self.emulator.received), 1, "a refused number is never retried")
+        self.assertEqual(self.emulator.messages, {})
+        # OVH's refusal inside an HTTP error status is read for its words too, never taken as transient
+        for answer in (
+            EmulatorResponse(400, {"status": 202, "message": "Invalid receiver"}),
+            EmulatorResponse(400, "KO\nInvalid receiver\n", "text/plain"),
+            EmulatorResponse(200, {"status": 202, "message": "Numéro invalide"}),
+        ):
+            with self.subTest(answer=answer):
+                self.emulator.reset()
+                self.emulator.answer_next(answer)
+                self._assert_failed(self._send(), "sms_number_format", "nvalid")
+                self.assertEqual(len(self.emulator.received), 1)
+
+    def test_invalid_number_in_batch(self):
+        messages = self._messages(3)
+        messages[1].number = "+33612340099"
+        self.emulator.invalid_numbers = {"0033612340099"}
+        results = self.provider.send(messages)
+        self.assertEqual([r.ref for r in results if r.ok], ["ref0", "ref2"])
+        [bad] = [r for r in results if not r.ok]
+        self._assert_failed_result(bad, "sms_number_format", "Invalid receiver: 0033612340099")
+        good_ids = [r.provider_id for r in results if r.ok]
+        self.assertEqual(len(set(good_ids)), 2)
+        self.assertEqual(sorted(good_ids), sorted(self.emulator.messages))
+        self.assertEqual(self._taken_numbers(), ["0033612345000", "0033612345002"], "each valid number once")
+        self.assertEqual(
+            [r.query["to"] for r in self.emulator.received],
+            ["0033612345000,0033612340099,0033612345002", "0033612345000,0033612345002"],
+            "the refused call, then the valid numbers again in one call",
+        )
+
+    def test_no_credit(self):
+        self.emulator.credits = 0
+        self._assert_failed(self._send(), "sms_credit", "credit")
+        self.assertEqual(self.emulator.messages, {})
+        for answer, words in (
+            (EmulatorResponse(200, {"status": 202, "message": "Crédit insuffisant"}), "Crédit insuffisant"),
+            (EmulatorResponse(200, "KO\nNot enough credits for this receiver\n", "text/plain"), "credits"),
+            (EmulatorResponse(200, {"status": 401, "message": "Not enough credit"}), "Not enough credit"),
+        ):
+            with self.subTest(answer=answer):
+                self._assert_answer_fails(answer, "sms_credit", words)
+
+    def test_bad_credentials(self):
+        results = self._provider(password="nope").send(self._messages(2))
+        self._assert_all_failed(results, "sms_acc", "Invalid login or password")
+        self.assertEqual(self.emulator.messages, {})
+        self._assert_answer_fails(
+            EmulatorResponse(200, "KO\nInvalid smsAccount, it should look like 'sms-ab1234-1'.\n", "text/plain"),
+            "sms_acc",
+            "Invalid smsAccount",
+        )
+        self._assert_answer_fails(
+            EmulatorResponse(200, {"status": 202, "message": "Compte SMS suspendu"}), "sms_acc", "suspendu"
+        )
+
+    def test_unknown_answer(self):
+        for body in (
+            {"status": 100, "creditLeft": "3", "SmsIds": ["KO"]},
+            {"status": 100, "creditLeft": "3", "SmsIds": {"id": "1"}},
+            {"status": 102, "creditLeft": "3"},
+            "OK\n12.5\nERROR\n",
+        ):
+            with self.subTest(body=body):
+                self._assert_answer_fails(EmulatorResponse(200, body), "sms_uncertain", "Unexpected answer")
+        for body in ("KO", "KO\n", "ERROR", "ERROR: something went wrong\n", "KO\n12345\n"):
+            with self.subTest(body=body):
+                self.emulator.answer_next(EmulatorResponse(200, body, "text/plain"))
+                [result] = self._send()
+                self.assertFalse(result.ok)
+                self.assertFalse(result.provider_id)
+                self.assertEqual(result.failure_type, "sms_server")
 
     def test_unknown_status_is_transient(self):
         self.emulator.answer_next(EmulatorResponse(200, {"status": 999, "message": "  Weird   thing "}))

@@ -11,6 +11,10 @@ Test inputs:
 * a wrong ``UserName``/``Password`` -> StatusCode 3;
 * ``credits`` (None = unlimited) is charged one credit per recipient and
   segment; a call that needs more than is left -> StatusCode 5;
+* a recipient number not in international format (``+`` or ``00`` and 7 to 15
+  digits) or in ``invalid_numbers`` -> the whole call is refused, nothing sent:
+  StatusCode "0" (the emulator's own code: ASPSMS publishes none for this) with
+  StatusInfo "Invalid recipient: <number>";
 * an ``Originator`` longer than 11 characters (not a phone number) -> 10;
   one outside ``authorised_originators`` (when set) -> 30;
 * recipients in ``UNDELIVERABLE_NUMBERS`` get DeliveryStatus "2", those in
@@ -26,6 +30,7 @@ from .base import EmulatorResponse, ProviderEmulator, segments
 
 UNDELIVERABLE_NUMBERS = {"+41780000002"}
 REJECTED_NUMBERS = {"+41780000009"}
+INVALID_NUMBERS = {"+41770000666"}
 
 SEND_FIELDS = {"UserName", "Password", "Originator", "Recipients", "MessageText", "ForceGSM7bit"}
 SEND_TEXT_FIELDS = SEND_FIELDS | {
@@ -54,6 +59,8 @@ class AspsmsEmulator(ProviderEmulator):
         # messages: TransactionReferenceNumber -> dict(number, text, originator, gsm7, segments)
         self.authorised_originators = None  # None = any originator is authorised
         self.calls = 0  # accepted send calls
+        self.invalid_numbers = set(INVALID_NUMBERS)  # recipients ASPSMS refuses
+        self.taken = []  # every recipient number of every accepted call, repeats included
 
     def handle(self, request):
         if request.method != "POST":
@@ -94,6 +101,10 @@ class AspsmsEmulator(ProviderEmulator):
             return _status("10", "Originator too long.")
         if originator and self.authorised_originators is not None and originator not in self.authorised_originators:
             return _status("30", "Originator not authorised.")
+        for recipient in recipients:
+            number = str(recipient).partition(":")[0]
+            if not re.fullmatch(r"(\+|00)\d{7,15}", number) or number in self.invalid_numbers:
+                return _status("0", f"Invalid recipient: {number}")
         gsm7 = data.get("ForceGSM7bit", False)
         unicode = not gsm7 and any(ord(c) > 0x7F and c not in "éèàùìòÉÄÖÑÜäöñüçØøÅåÆæß£¥§¿¡" for c in text)
         parts = segments(text, unicode)
@@ -103,6 +114,7 @@ class AspsmsEmulator(ProviderEmulator):
             self.calls += 1
             for recipient in recipients:
                 number, _sep, ref = str(recipient).partition(":")
+                self.taken.append(number)
                 self.messages[ref or number] = {
                     "number": number,
                     "text": text,

@@ -10,9 +10,11 @@
 ``auth`` (one for all paths): None, ``("basic", user, password)``,
 ``("header", name, value)`` or ``("param", name, value)`` (in the query, form
 or JSON body); a request without it gets HTTP 401. Unknown or missing fields
--> HTTP 400. Test inputs: numbers in ``INVALID_NUMBERS`` are refused by the
-gateway (HTTP 200 with its error answer); ``credits`` (None = unlimited) is
-charged one per message, none left -> the gateway's "no credit" answer.
+-> HTTP 400. Test inputs: numbers in ``invalid_numbers`` (``INVALID_NUMBERS``
+unless a test changes it) are refused by the gateway (HTTP 200 with its error
+answer); ``credits`` (None = unlimited) is charged one per message, none left
+-> the gateway's "no credit" answer; ``lang`` "fr" words them in French (the
+text answers of ``/form`` come as ``text/plain`` without charset, UTF-8 bytes).
 """
 
 import base64
@@ -37,6 +39,8 @@ class GenericHttpEmulator(ProviderEmulator):
     def reset_state(self):
         super().reset_state()
         self.auth = self.initial_auth
+        self.invalid_numbers = set(INVALID_NUMBERS)
+        self.lang = "en"
 
     def _fields(self, request):
         if request.method == "GET":
@@ -70,10 +74,11 @@ class GenericHttpEmulator(ProviderEmulator):
             return EmulatorResponse(400, {"error": f"bad fields: {sorted(fields)}"})
         number = str(fields["to"])
         with self._state_lock:
-            if number in INVALID_NUMBERS:
-                return self._refused(request.path, "invalid", "Invalid number")
+            french = self.lang == "fr"
+            if number in self.invalid_numbers:
+                return self._refused(request.path, "invalid", "Numéro invalide" if french else "Invalid number")
             if not self.take_credits(1):
-                return self._refused(request.path, "credit", "Not enough credits")
+                return self._refused(request.path, "credit", "Crédit insuffisant" if french else "Not enough credits")
             sms_id = f"G{next(self._ids):06d}"
             self.messages[sms_id] = fields
             credits = self.credits
@@ -90,7 +95,7 @@ class GenericHttpEmulator(ProviderEmulator):
                     "credits": credits if credits is not None else 9999,
                 },
             )
-        return EmulatorResponse(200, f"OK {sms_id}\n", "text/plain")
+        return EmulatorResponse(200, f"OK {sms_id}\n".encode(), "text/plain")
 
     @staticmethod
     def _refused(path, reason, text):
@@ -98,4 +103,4 @@ class GenericHttpEmulator(ProviderEmulator):
             return EmulatorResponse(200, {"status": 201 if reason == "invalid" else 202, "message": text})
         if path == "/send":
             return EmulatorResponse(200, {"status": -3 if reason == "invalid" else -4, "message": text})
-        return EmulatorResponse(200, f"KO {text}\n", "text/plain")
+        return EmulatorResponse(200, f"KO {text}\n".encode(), "text/plain")  # UTF-8, no charset

@@ -14,8 +14,9 @@ success, 201 missing parameter, 202 invalid parameter, 241 sender not found,
 Test inputs: wrong account -> 401 "Invalid smsAccount"; wrong login or
 password -> 401; credentials are checked before anything else, then missing
 parameters (201), unknown parameters or a bad value (202), a ``to`` number
-not in ``00`` format or in ``INVALID_NUMBERS`` -> 202 "Invalid receiver"
-(the whole call is refused); ``from`` not in ``authorised_senders`` (when
+not in ``00`` format or in ``invalid_numbers`` (``INVALID_NUMBERS`` unless a
+test changes it) -> 202 "Invalid receiver: <number>" (the whole call is
+refused, nothing is sent); ``from`` not in ``authorised_senders`` (when
 set) -> 241; ``credits`` (None = unlimited) charged one per recipient and
 segment; not enough -> 202 "Not enough credit".
 """
@@ -58,6 +59,7 @@ class OvhEmulator(ProviderEmulator):
     def reset_state(self):
         super().reset_state()  # messages: id -> dict(to, message, coding, sender, no_stop)
         self.authorised_senders = None  # None = any sender
+        self.invalid_numbers = set(INVALID_NUMBERS)  # numbers OVH refuses (00 format)
         self.ids_key = "SmsIds"
 
     @staticmethod
@@ -98,7 +100,7 @@ class OvhEmulator(ProviderEmulator):
             return self._answer(params, 241, "Sender not found")
         numbers = params["to"].split(",")
         for number in numbers:
-            if not re.fullmatch(r"00\d{7,15}", number) or number in INVALID_NUMBERS:
+            if not re.fullmatch(r"00\d{7,15}", number) or number in self.invalid_numbers:
                 return self._answer(params, 202, f"Invalid receiver: {number}")
         text, unicode = params["message"], params.get("smsCoding") == "2"
         if not unicode and any(c not in GSM7 for c in text):
