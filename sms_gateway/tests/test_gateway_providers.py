@@ -1,5 +1,6 @@
 """Real SMS queued in Odoo and dispatched through provider accounts pointed at local emulators."""
 
+import sys
 import time
 from datetime import timedelta
 from unittest.mock import patch
@@ -315,6 +316,35 @@ class TestGatewayProviders(GatewayEmulatorCase):
 
 @tagged("post_install", "-at_install", "sms_gateway_providers")
 class TestGatewayAccount(GatewayEmulatorCase):
+    ANSWER_TESTS = (
+        "test_invalid_number_alone",
+        "test_invalid_number_in_batch",
+        "test_no_credit",
+        "test_bad_credentials",
+        "test_unknown_answer",
+    )
+
+    def test_every_connector_tested_on_recipient_and_account_answers(self):
+        """Each connector's tests cover, for its provider, an invalid number alone and inside a batch, no
+        credit, bad credentials and an unknown answer (issue 9), and masked secrets (ProviderTestCase)."""
+        from . import provider_common
+
+        tested = {}
+        for module in list(sys.modules.values()):
+            if getattr(module, "__name__", "").startswith(__package__ + ".test_provider_"):
+                for value in vars(module).values():
+                    if isinstance(value, type) and issubclass(value, provider_common.ProviderTestCase):
+                        if value.connector_class is not None:
+                            tested[value.connector_class.code] = value
+        for code in PROVIDERS:
+            if code == "sandbox":  # no provider behind it
+                continue
+            with self.subTest(connector=code):
+                self.assertIn(code, tested, "the connector has a ProviderTestCase")
+                for name in self.ANSWER_TESTS:
+                    self.assertIn(name, vars(tested[code]), f"{tested[code].__name__} defines {name}")
+                self.assertTrue(hasattr(tested[code], "test_secret_masked_on_tls_error"))
+
     def test_provider_selection(self):
         values = dict(self.env["sms.gateway.account"]._fields["provider"].selection)
         for code in ("sandbox", "aspsms", "brevo", "clever", "contact_experience", "generic_http", "linkmobility"):
