@@ -13,6 +13,7 @@ import html
 import json
 import logging
 import re
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -96,6 +97,44 @@ class ProviderError(Exception):
     def __init__(self, message, failure_type=FAILURE_SERVER):
         super().__init__(message)
         self.failure_type = failure_type
+
+
+PLAIN_REFUSAL = re.compile(r"^\s*(?:ko|nok|error|erreur|fail(?:ed|ure)?|[ée]chec)(?:$|[\s:;,<(\[{!])", re.IGNORECASE)
+"""A plain-text refusal where an identifier or a structured answer should be: ``KO``, ``ERROR``, ``Erreur``,
+``NOK``, ``FAIL``, ``Échec``..., alone or followed by words. Never a message id."""
+
+NOT_AN_ID = frozenset(
+    {
+        "KO",
+        "NOK",
+        "ERROR",
+        "ERR",
+        "ERREUR",
+        "FAIL",
+        "FAILED",
+        "FAILURE",
+        "ECHEC",
+        "ÉCHEC",
+        "NULL",
+        "NONE",
+        "FALSE",
+        "UNDEFINED",
+    }
+)
+"""Words a provider may put where the message id should be: a failure or nothing, never an id."""
+
+
+def plain_words(text):
+    """``text`` without accents, to match the providers' French words as well as their English ones."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def credit_message(words):
+    """The message of a no-credit failure: the provider's ``words``, said to be about the provider account's
+    credit when they do not say "credit" (the user must read it, not a bare code)."""
+    if re.search(r"credit", plain_words(words), re.IGNORECASE):
+        return words
+    return str(_lt("No credit left on the provider account: %(error)s", error=words))
 
 
 PROVIDERS = {}

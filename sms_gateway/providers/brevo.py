@@ -7,9 +7,18 @@ delivery webhook (``webUrl``) sends back with ``msg_status``.
 
 import json
 import re
-import unicodedata
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .base import (
+    NOT_AN_ID,
+    DeliveryReport,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    _lt,
+    credit_message,
+    plain_words,
+    required,
+)
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # What Brevo documents (developers.brevo.com "Key concepts" and the v3 OpenAPI spec, as its SDKs publish it:
@@ -46,14 +55,9 @@ BREVO_ERROR_STATUSES = {401: FAILURE_ACCOUNT, 402: FAILURE_CREDIT, 403: FAILURE_
 BREVO_PARAMETER_CODES = {"invalid_parameter", "missing_parameter", "out_of_range", "bad_request", ""}
 
 
-def _plain(text):
-    """``text`` without accents, for matching French words as well as English ones."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def brevo_failure_type(status, code, words):
     """The failure type of a Brevo error answer: its words first, then its code, then its HTTP status."""
-    plain = _plain(words)
+    plain = plain_words(words)
     if BREVO_CREDIT_WORDS.search(plain):
         return FAILURE_CREDIT
     if BREVO_ACCOUNT_WORDS.search(plain):
@@ -77,7 +81,7 @@ def _message_id(data):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value.strip()):
-        if value.strip().upper() not in ("KO", "ERROR", "ERR", "FAILED", "NULL", "NONE", "UNDEFINED"):
+        if value.strip().upper() not in NOT_AN_ID:
             return value.strip()
     return None
 
@@ -148,8 +152,8 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
         data = self._json(response)
         if response.status_code not in (200, 201):
             failure_type, error_message = self._error(response, data)
-            if failure_type == FAILURE_CREDIT and not re.search(r"cr[eé]dit", error_message, re.IGNORECASE):
-                error_message = str(_lt("No credit left on the provider account: %(error)s", error=error_message))
+            if failure_type == FAILURE_CREDIT:
+                error_message = credit_message(error_message)
             return self.failed(message, error_message, failure_type)
         provider_id = _message_id(data)
         if provider_id is None:  # a 2xx we cannot read (a plain "KO" included): it may have been taken

@@ -12,9 +12,8 @@ Clever gives it (until then Unicode texts use ``encodage`` too).
 
 import json
 import re
-import unicodedata
 
-from .base import SendResult, SmsProvider, _lt, required
+from .base import SendResult, SmsProvider, _lt, credit_message, plain_words, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNCERTAIN
 
 # What is known of the answers (Clever's "Specifications API_WS_ReST Multimedias.pdf" is given to customers only;
@@ -44,11 +43,6 @@ CLEVER_ERROR_STATUSES = {
 DEFAULT_ENCODAGE = 3  # what RDV-Solidarités sends (GSM texts)
 
 
-def _plain(text):
-    """``text`` without accents, for matching French words as well as English ones."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def _fields(value):
     """The keys of an ``errors`` value, at any depth, lowercased."""
     if isinstance(value, dict):
@@ -61,7 +55,7 @@ def _fields(value):
 def clever_failure_type(words, fields=(), status=None):
     """The failure type of a refusal: its words first (credit, account, an invalid number, in French or English),
     then the fields it names (the recipient's ``number_list``), then its HTTP status."""
-    plain = _plain(words)
+    plain = plain_words(words)
     if CLEVER_CREDIT_WORDS.search(plain):
         return FAILURE_CREDIT
     if CLEVER_ACCOUNT_WORDS.search(plain):
@@ -138,6 +132,4 @@ class CleverProvider(SmsProvider, code="clever", label="Clever Technologies (Mul
     @staticmethod
     def _credit_words(error_message, failure_type):
         """``error_message``, saying "credit" when the failure is one of credit and the provider's words did not."""
-        if failure_type == FAILURE_CREDIT and not re.search(r"cr[eé]dit", error_message, re.IGNORECASE):
-            return str(_lt("No credit left on the provider account: %(error)s", error=error_message))
-        return error_message
+        return credit_message(error_message) if failure_type == FAILURE_CREDIT else error_message

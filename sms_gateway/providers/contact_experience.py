@@ -17,7 +17,7 @@ is a refusal, never a success.
 
 import re
 
-from .base import SendResult, SmsProvider, _lt, required
+from .base import PLAIN_REFUSAL, SendResult, SmsProvider, credit_message, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # The KO words documented (normalised) -> failure type; other words are read with the patterns below.
@@ -38,7 +38,6 @@ WORD_PATTERNS = [
         FAILURE_ACCOUNT,
     ),
 ]
-REFUSAL_RE = re.compile(r"^\s*(?:ko|nok|error|erreur|fail(?:ed|ure)?|[ée]chec)(?:$|[\s:;,<(\[{!])", re.IGNORECASE)
 
 
 def failure_type_of_words(words):
@@ -50,13 +49,6 @@ def failure_type_of_words(words):
         if pattern.search(words):
             return failure_type
     return FAILURE_SERVER
-
-
-def credit_message(words):
-    """The message of a no-credit failure: the provider's words, said to be about credit when they do not say so."""
-    if re.search(r"credit", words, re.IGNORECASE):
-        return words
-    return str(_lt("Insufficient credit: %(error)s", error=words))
 
 
 class ContactExperienceProvider(SmsProvider, code="contact_experience", label="Contact Experience (Gen-IP)"):
@@ -88,9 +80,9 @@ class ContactExperienceProvider(SmsProvider, code="contact_experience", label="C
             return self._refusal(message, words, self._unexpected(response))
         if data is None and "html" not in (response.headers.get("Content-Type") or "").lower():
             text = " ".join(self._plain_text(response).split())
-            if REFUSAL_RE.match(text):
+            if PLAIN_REFUSAL.match(text):
                 # a plain-text KO/ERROR: refused, nothing sent; its words may say why
-                words = re.sub(REFUSAL_RE, "", text, count=1).strip(" :-")
+                words = PLAIN_REFUSAL.sub("", text, count=1).strip(" :-")
                 failure_type = failure_type_of_words(words) if words else FAILURE_SERVER
                 if failure_type == FAILURE_CREDIT:
                     text = credit_message(text)

@@ -43,7 +43,7 @@ texts or ``status==100`` JSON.
 import json
 import re
 
-from .base import ProviderError, SendResult, SmsProvider, _lt, required
+from .base import NOT_AN_ID, ProviderError, SendResult, SmsProvider, _lt, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_UNCERTAIN
 
 # The first word of a plain-text refusal.
@@ -291,7 +291,7 @@ class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP 
                     ),
                 )
             provider_id = _as_text(value)
-            if provider_id.strip().upper() in ERROR_WORDS | {"NULL", "FALSE", "NONE"}:
+            if provider_id.strip().upper() in NOT_AN_ID:
                 # the rule says sent, the id says error: not understood, maybe sent
                 return self.failed(
                     message,

@@ -7,9 +7,8 @@ API is published for this REST API.
 """
 
 import re
-import unicodedata
 
-from .base import SendResult, SmsProvider, _lt, required
+from .base import NOT_AN_ID, SendResult, SmsProvider, _lt, credit_message, plain_words, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNKNOWN
 
 # What is known of the answers (the IPX REST spec is a PDF given to customers; /work/shared/providers.md §1, from
@@ -44,17 +43,11 @@ LINKMOBILITY_ERRORS = {
     "103": (FAILURE_ACCOUNT, r"account"),  # invalid account name
     "117": (FAILURE_ACCOUNT, r"campaign"),  # invalid campaign name: account configuration
 }
-NOT_AN_ID = {"KO", "ERROR", "ERR", "FAILED", "NULL", "NONE", "UNDEFINED"}
-
-
-def _plain(text):
-    """``text`` without accents, for matching French words as well as English ones."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def linkmobility_failure_type(code, words):
     """The failure type of a non-zero ``responseCode`` with its ``responseMessage`` ``words``."""
-    plain = _plain(words)
+    plain = plain_words(words)
     for pattern, failure_type in (
         (LINKMOBILITY_TRANSIENT_WORDS, FAILURE_SERVER),
         (LINKMOBILITY_CREDIT_WORDS, FAILURE_CREDIT),
@@ -129,8 +122,8 @@ class LinkMobilityProvider(SmsProvider, code="linkmobility", label="Link Mobilit
         words = re.sub(r"\s+", " ", str(data.get("responseMessage") or "")).strip()
         error_message = f"{words} (responseCode {code})" if words else f"responseCode {code}"
         failure_type = linkmobility_failure_type(code, words)
-        if failure_type == FAILURE_CREDIT and not re.search(r"cr[eé]dit", error_message, re.IGNORECASE):
-            error_message = str(_lt("No credit left on the provider account: %(error)s", error=error_message))
+        if failure_type == FAILURE_CREDIT:
+            error_message = credit_message(error_message)
         return self.failed(message, error_message, failure_type)
 
     @staticmethod

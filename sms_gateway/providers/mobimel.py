@@ -19,7 +19,7 @@ per call: a bad number never refuses another message.
 
 import re
 
-from .base import SendResult, SmsProvider, _lt, required
+from .base import SendResult, SmsProvider, _lt, credit_message, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SEND_PATH = "/api/envoyer/sms"
@@ -99,6 +99,6 @@ class MobimelProvider(SmsProvider, code="mobimel", label="Mobimel (Adista)"):
             return self.failed(message, self._unexpected(response))
         failure_type, text = classify_errors(data.get("erreurs"))
         text = text or str(_lt("Mobimel refused the message (no error given)"))
-        if failure_type == FAILURE_CREDIT and not re.search(r"cr[ée]dit", text, re.IGNORECASE):
-            text = str(_lt("%(error)s: not enough credit on the Mobimel account", error=text))
+        if failure_type == FAILURE_CREDIT:
+            text = credit_message(text)
         return self.failed(message, text, failure_type)

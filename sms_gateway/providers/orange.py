@@ -20,7 +20,7 @@ A 200 body that says ``KO``/``ERROR`` is a refusal, never an identifier.
 import json
 import re
 
-from .base import SendResult, SmsProvider, _lt, required
+from .base import PLAIN_REFUSAL, SendResult, SmsProvider, credit_message, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SEND_PATH = "/api/light/diffusions/sms"
@@ -34,16 +34,7 @@ ACCOUNT_WORDS = re.compile(
     r"token|jeton|authenti|unauthori[sz]ed|forbidden|interdit|suspen|account|compte|expir|d[ée]sactiv|disabled",
     re.IGNORECASE,
 )
-# a plain-text refusal where the identifier should be: KO, ERROR, Erreur, NOK, FAIL... (alone or followed by words)
-REFUSAL_RE = re.compile(r"^\s*(?:ko|nok|error|erreur|fail(?:ed|ure)?|[ée]chec)(?:$|[\s:;,<(\[{!])", re.IGNORECASE)
 IDENTIFIER_RE = re.compile(r"^[\w\-.:]{1,128}$")
-
-
-def credit_message(words):
-    """The message of a no-credit failure: the provider's words, said to be about credit when they do not say so."""
-    if re.search(r"credit", words, re.IGNORECASE):
-        return words
-    return str(_lt("Insufficient credit: %(error)s", error=words))
 
 
 class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone (API Light)"):
@@ -87,7 +78,7 @@ class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone 
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return None
         value = str(value).strip()
-        if REFUSAL_RE.match(value):
+        if PLAIN_REFUSAL.match(value):
             return None
         return value if IDENTIFIER_RE.match(value) else None
 
@@ -127,7 +118,7 @@ class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone 
             if identifier:
                 return SendResult(message.ref, provider_id=identifier)
             text = " ".join(self._plain_text(response).split())
-            if REFUSAL_RE.match(text) and "html" not in (response.headers.get("Content-Type") or "").lower():
+            if PLAIN_REFUSAL.match(text) and "html" not in (response.headers.get("Content-Type") or "").lower():
                 # a plain-text KO/ERROR: the provider refused the message (nothing sent)
                 return self._refusal(message, response, text[:200])
             return self.failed(message, self._unexpected(response))

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .base import PLAIN_REFUSAL, DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, credit_message, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 SFR_ERRORS = {"AUTHENTICATION_FAILED": FAILURE_ACCOUNT}
@@ -55,14 +55,6 @@ SFR_DETAIL_PATTERNS = [
 ]
 # a plain-text answer: KO<code:{detail}> (DmcBufferWS), or a bare KO/ERROR
 BUFFER_KO_RE = re.compile(r"^KO\s*<\s*([^:>]*?)\s*(?::\s*\{(.*)\})?\s*>", re.IGNORECASE | re.DOTALL)
-REFUSAL_RE = re.compile(r"^\s*(?:ko|nok|error|erreur|fail(?:ed|ure)?|[ée]chec)(?:$|[\s:;,<(\[{!])", re.IGNORECASE)
-
-
-def credit_message(words):
-    """The message of a no-credit failure: the provider's words, said to be about credit when they do not say so."""
-    if re.search(r"credit", words, re.IGNORECASE):
-        return words
-    return str(_lt("Insufficient credit: %(error)s", error=words))
 
 
 # pushcra ``Status`` words (French or English; the exact list is not public)
@@ -184,7 +176,7 @@ class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
             failure_type = cls._failure_type(code.upper().replace(" ", "_"), f"{code} {detail}")
             message = text[:200]
             return (credit_message(message) if failure_type == FAILURE_CREDIT else message), failure_type
-        if REFUSAL_RE.match(text):
+        if PLAIN_REFUSAL.match(text):
             failure_type = cls._failure_type("", text)
             message = text[:200]
             return (credit_message(message) if failure_type == FAILURE_CREDIT else message), failure_type

@@ -12,7 +12,7 @@ are ignored).
 
 import re
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, credit_message, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNCERTAIN
 
 # Vonage's documented answers (developer.vonage.com/api-errors/sms and /messaging/sms/guides/troubleshooting-sms):
@@ -153,8 +153,8 @@ class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API")
         text = " ".join(str(part.get("error-text") or "").split())
         message = f"{text} (Vonage status {status})" if text else f"Vonage status {status}"
         failure_type = vonage_failure_type(status, text)
-        if failure_type == FAILURE_CREDIT and not re.search(r"cr[ée]dit", message, re.IGNORECASE):
-            message = str(_lt("%(error)s: not enough credit on the Vonage account", error=message))
+        if failure_type == FAILURE_CREDIT:
+            message = credit_message(message)
         return failure_type, message
 
     # -- account ------------------------------------------------------------

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from odoo.tests import BaseCase, tagged
 
-from ..providers.base import FAILURE_SERVER, FAILURE_UNCERTAIN, OutgoingSms, ProviderError
+from ..providers.base import FAILURE_SERVER, FAILURE_UNCERTAIN, OutgoingSms, ProviderError, plain_words
 from .emulators.base import EmulatorResponse, LoopbackSession
 
 
@@ -122,6 +122,10 @@ class ProviderTestCase(BaseCase):
         ``failure_type`` saying ``contains``."""
         self.emulator.answer_next(answer)
         self._assert_failed(self._send(), failure_type, contains)
+
+    def _assert_says_credit(self, message):
+        """``message`` tells the user the provider account's credit is the problem (in English or French)."""
+        self.assertIn("credit", plain_words(message).lower())
 
     def _assert_credit_runs_out(self, contains):
         """With credit for one message, the first is sent and the second fails (sms_credit, ``contains``)."""

@@ -171,7 +171,7 @@ class TestBrevoProvider(ProviderTestCase):
         self.emulator.answer_next(EmulatorResponse(402, {"message": "Payment required"}))
         result = self._send_one()
         self._assert_failed_result(result, "sms_credit", "Payment required")
-        self.assertIn("credit", result.error_message)
+        self._assert_says_credit(result.error_message)
 
     def test_bad_credentials(self):
         self._settle()

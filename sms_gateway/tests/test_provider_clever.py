@@ -139,7 +139,7 @@ class TestCleverProvider(ProviderTestCase):
         self.emulator.answer_next(EmulatorResponse(402, b""))
         result = self._send_one()
         self._assert_failed_result(result, "sms_credit", "Provider answered HTTP 402")
-        self.assertIn("credit", result.error_message)
+        self._assert_says_credit(result.error_message)
 
     def test_bad_credentials(self):
         self._settle()

@@ -91,7 +91,7 @@ class TestContactExperienceProvider(ProviderTestCase):
         self.emulator.credits = 0
         result = self._send_one()
         self._assert_failed_result(result, "sms_credit", "Crédit insuffisant")
-        self.assertIn("credit", result.error_message)
+        self._assert_says_credit(result.error_message)
         self.assertEqual(len(self.emulator.received), 1)
         self._assert_answer_fails(
             EmulatorResponse(200, {"status": "KO", "message": "Not enough credit "}), "sms_credit", "Not enough credit"

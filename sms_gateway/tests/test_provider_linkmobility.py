@@ -141,7 +141,7 @@ class TestLinkMobilityProvider(ProviderTestCase):
         self.emulator.credits = 0
         result = self._send_one()
         self._assert_failed_result(result, "sms_credit", "Too low balance (responseCode 18)")
-        self.assertIn("credit", result.error_message)
+        self._assert_says_credit(result.error_message)
         self.assertEqual(self.emulator.messages, {})
         # credit words under another code, in French
         self._assert_answer_fails(

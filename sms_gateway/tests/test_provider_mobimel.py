@@ -113,7 +113,7 @@ class TestMobimelProvider(ProviderTestCase):
         for erreurs, contains in (
             ("Crédit insuffisant : 3 SMS restants", "Crédit insuffisant : 3 SMS restants"),
             ("Insufficient credit (2 left)", "Insufficient credit"),
-            ("Solde insuffisant", "not enough credit"),
+            ("Solde insuffisant", "No credit left on the provider account: Solde insuffisant"),
         ):
             with self.subTest(erreurs=erreurs):
                 self._assert_erreurs(erreurs, "sms_credit", contains)

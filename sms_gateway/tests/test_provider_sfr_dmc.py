@@ -112,7 +112,7 @@ class TestSfrDmcProvider(ProviderTestCase):
         result = self._send_one()
         # a code about the account, words about the credit: no credit (the account cools down), said so
         self._assert_failed_result(result, "sms_credit", "Crédit SMS insuffisant (ACCOUNT_ERROR)")
-        self.assertIn("credit", result.error_message)
+        self._assert_says_credit(result.error_message)
         self.assertEqual(len(self.emulator.received), 1)
         self.emulator.buffer_answers = True
         self._assert_failed_result(self._send_one(), "sms_credit", "KO<credit_exhausted:{null}>")
