@@ -3,6 +3,10 @@
 ``POST /v3/transactionalSMS/send`` with the ``api-key`` header, one
 recipient per call; the answer's ``messageId`` is the provider id, which the
 delivery webhook (``webUrl``) sends back with ``msg_status``.
+
+Each SMS carries our reference as one of its tags (``tag`` is an array of up to 10 strings since Brevo's
+2024-02-06 changelog): a send whose answer was lost is looked up in the SMS events
+(``GET /v3/transactionalSMS/statistics/events?phoneNumber=&tags=``), which carry the ``messageId``.
 """
 
 import json
@@ -100,9 +104,23 @@ BREVO_DLR_STATUSES = {
 BREVO_IGNORED_EVENTS = {"replied", "reply", "unsubscribed", "unsubscribe", "subscribe", "subscribed"}
 
 
+def reference_tag(ref):
+    """The Brevo tag that names our message ``ref`` (looked up in the events when its answer was lost)."""
+    return f"odoo-sms-{ref}"
+
+
+def _event_tags(value):
+    """The tags of an SMS event: Brevo gives one string, a list, or several joined by commas."""
+    if isinstance(value, list):
+        return {str(tag).strip() for tag in value}
+    return {tag.strip() for tag in str(value or "").split(",")}
+
+
 class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"):
     default_base_url = "https://api.brevo.com/v3"
-    has_balance = has_delivery_reports = True
+    has_balance = has_delivery_reports = has_lookup = True
+    lookup_days = 7
+    """How far back (days, today included) the events of a lost send are searched."""
     credential_labels = {"api_key": required("API key (v3)"), "sender": "Sender"}
     account_fields = {"sms_type": "brevo_sms_type"}
 
@@ -139,8 +157,8 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
             payload["sender"] = self.config["sender"]
         if self.config.get("dlr_url"):
             payload["webUrl"] = self.config["dlr_url"]
-        if self.config.get("tag"):
-            payload["tag"] = self.config["tag"]
+        # the account's own tag (its reports) and ours, to find the message again (lookup)
+        payload["tag"] = [tag for tag in (self.config.get("tag"), reference_tag(message.ref)) if tag]
         response, error = self._request(
             "POST",
             self._url("transactionalSMS/send"),
@@ -159,6 +177,40 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
         if provider_id is None:  # a 2xx we cannot read (a plain "KO" included): it may have been taken
             return self.failed(message, self._unexpected(response))
         return SendResult(message.ref, provider_id=provider_id)
+
+    def lookup(self, messages):
+        """{ref: messageId} for the messages Brevo has an event of (sent, accepted, delivered, bounced...: it
+        took them), found by their number and our reference tag. Brevo records events asynchronously, so
+        no event is never proof that it did not take a message: those are left unknown (never resent).
+        Raise ProviderError when Brevo cannot be asked."""
+        self._check_credentials()
+        found = {}
+        for message in messages:
+            tag = reference_tag(message.ref)
+            number = message.number.lstrip("+")
+            params = {"phoneNumber": number, "tags": tag, "days": self.lookup_days, "limit": 100}
+            response, error = self._request(
+                "GET", self._url("transactionalSMS/statistics/events"), params=params, headers=self._headers()
+            )
+            if error:
+                raise ProviderError(error)
+            data = self._json(response)
+            if response.status_code != 200:
+                failure_type, text = self._error(response, data)
+                raise ProviderError(text, failure_type)
+            events = data.get("events", []) if isinstance(data, dict) else None
+            if not isinstance(events, list):
+                raise ProviderError(self._unexpected(response))
+            for event in events:
+                if not isinstance(event, dict) or tag not in _event_tags(event.get("tag")):
+                    continue
+                if str(event.get("phoneNumber") or "").lstrip("+") not in ("", number):
+                    continue
+                provider_id = _message_id(event)
+                if provider_id:
+                    found[message.ref] = provider_id
+                    break
+        return found
 
     def get_balance(self):
         response, error = self._request("GET", self._url("account"), headers=self._headers())

@@ -277,6 +277,22 @@ class TestGatewayProviders(GatewayEmulatorCase):
         self.assertEqual(list(self.aspsms.messages), [sms.uuid], "never sent twice")
         self.assertEqual(sms.credit_move_id.state, "done")
 
+    def test_brevo_late_answer_is_found_by_its_tag_not_resent(self):
+        self.make_account("brevo")
+        self.brevo.mode = "timeout"  # Brevo takes the SMS, but answers after our timeout
+        self.brevo.hang_seconds = 1.5
+        sms = self.send(["+33612345678"])
+        self._assert_asked_later(sms, "1.0 s")
+        time.sleep(0.7)  # Brevo finishes taking it
+        self.brevo.mode = "ok"
+        self.run_queue_later()
+        [message_id] = self.brevo.messages
+        self.assertEqual((sms.state, sms.provider_message_id), ("pending", str(message_id)), "found: sent")
+        self.assertEqual(self.brevo.messages[message_id]["tag"], [f"odoo-sms-{sms.uuid}"])
+        sends = [r for r in self.brevo.received if r.method == "POST"]
+        self.assertEqual(len(sends), 1, "never sent twice")
+        self.assertEqual(sms.credit_move_id.state, "done")
+
     def test_lost_answer_never_handed_to_another_account(self):
         account = self.make_account("twilio")
         backup = self.make_account("aspsms", only=False, sequence=5)

@@ -32,6 +32,7 @@ class TestBrevoProvider(ProviderTestCase):
                 "content": ACCENTED,
                 "type": "transactional",
                 "unicodeEnabled": True,
+                "tag": ["odoo-sms-ref1"],  # our reference, to find the message again (lookup)
             },
         )
         self.assertIn(ACCENTED.encode("utf-8"), request.body)
@@ -48,7 +49,7 @@ class TestBrevoProvider(ProviderTestCase):
         sent = self.emulator.received[0].json
         self.assertIs(sent["unicodeEnabled"], False)
         self.assertEqual(sent["webUrl"], "https://odoo.example.com/sms_gateway/dlr/T")
-        self.assertEqual(sent["tag"], "odoo")
+        self.assertEqual(sent["tag"], ["odoo", "odoo-sms-a"], "the account's tag, and ours")
         self.assertEqual(sent["type"], "marketing")
 
     def test_one_recipient_per_call(self):
@@ -200,6 +201,50 @@ class TestBrevoProvider(ProviderTestCase):
         self.assertEqual(self.emulator.messages, {})
 
     # -- odd answers (the common ones come from ProviderTestCase) ----------------
+    # -- lookup: a send whose answer was lost ------------------------------------
+    def _send_lost(self, ref="lost", number="+33612345678"):
+        """A send Brevo takes but answers after our timeout: uncertain, then taken by the emulator."""
+        self.emulator.mode = "timeout"
+        result = self._send_one(self._provider(timeout=self.odd_timeout), ref=ref, number=number)
+        self.assertEqual(result.failure_type, "sms_uncertain")
+        deadline = time.monotonic() + 5
+        while not self.emulator.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(self.emulator.messages), 1, "Brevo took it")
+        self.emulator.mode = "ok"
+        return OutgoingSms(ref, number, "Hello")
+
+    def test_lookup_finds_a_message_whose_answer_was_lost(self):
+        self.assertTrue(BrevoProvider.has_lookup)
+        message = self._send_lost()
+        [message_id] = self.emulator.messages
+        self.emulator.reset()
+        self.assertEqual(self.provider.lookup([message]), {"lost": str(message_id)})
+        [request] = self.emulator.received
+        self.assertEqual((request.method, request.path), ("GET", "/v3/transactionalSMS/statistics/events"))
+        self.assertEqual(request.query["phoneNumber"], "33612345678")
+        self.assertEqual(request.query["tags"], "odoo-sms-lost")
+        self.assertEqual(request.headers["api-key"], API_KEY)
+
+    def test_lookup_never_says_not_taken(self):
+        # no event yet is no proof: unknown (left out), never "not received" (False, which would resend it)
+        message = self._send_lost()
+        self.emulator.events_lag = True
+        self.assertEqual(self.provider.lookup([message]), {})
+        # another SMS to the same number is not this one
+        self.emulator.events_lag = False
+        other = OutgoingSms("other", "+33612345678", "Hello")
+        self.assertEqual(self.provider.lookup([other, message]), {"lost": str(next(iter(self.emulator.messages)))})
+
+    def test_lookup_errors_raise(self):
+        message = OutgoingSms("r1", "+33612345678", "Hello")
+        error = self._assert_provider_error("sms_acc", self._provider(api_key="wrong").lookup, [message])
+        self.assertIn("Key not found", str(error))
+        self.emulator.answer_next(EmulatorResponse(200, {"events": "soon"}))
+        self._assert_provider_error("sms_server", self.provider.lookup, [message])
+        self.emulator.mode = "http500"
+        self._assert_provider_error("sms_server", self.provider.lookup, [message])
+
     def test_success_without_message_id(self):
         self._assert_answer_fails(EmulatorResponse(201, {"status": "ok"}), "sms_uncertain", "Unexpected answer")
 

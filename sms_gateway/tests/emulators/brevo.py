@@ -19,6 +19,11 @@ Test inputs:
   ``unicodeEnabled``, a ``sender`` over 11 alphanumerics / 15 digits or a
   ``recipient`` that is not 6-15 digits -> 400 ``invalid_parameter`` /
   ``missing_parameter``;
+* ``GET /v3/transactionalSMS/statistics/events?phoneNumber=&tags=`` lists a ``sent`` event (``phoneNumber``,
+  ``date``, ``messageId``, ``event``, ``tag``: the tags joined by commas) per message taken for that number with
+  that tag, or ``{}`` when there is none; ``events_lag = True`` hides the events of the messages taken (Brevo
+  records them asynchronously);
+* ``tag``: a string or an array of at most 10 strings, else 400 ``invalid_parameter``;
 * a recipient in ``invalid_numbers`` (digits, as sent, or ``INVALID_NUMBER``
   by default) -> 400 ``invalid_parameter`` "Invalid recipient mobile number",
   nothing taken nor charged (Brevo takes one recipient per call).
@@ -32,6 +37,10 @@ from .base import EmulatorResponse, ProviderEmulator, segments
 SEND_FIELDS = {"sender", "recipient", "content", "type", "tag", "webUrl", "unicodeEnabled", "organisationPrefix"}
 REQUIRED_FIELDS = ("sender", "recipient", "content")
 INVALID_NUMBER = "+33600000400"  # a well-formed number the emulator refuses as an invalid recipient
+
+
+def _tags(value):
+    return [value] if isinstance(value, str) and value else list(value or [])
 
 
 def _error(status, code, message):
@@ -51,6 +60,7 @@ class BrevoEmulator(ProviderEmulator):
         self.restricted_keys = set()
         self.under_validation = False
         self.invalid_numbers = {INVALID_NUMBER.lstrip("+")}
+        self.events_lag = False
 
     def handle(self, request):
         path = request.path.rstrip("/")
@@ -58,6 +68,7 @@ class BrevoEmulator(ProviderEmulator):
             ("POST", "/v3/transactionalSMS/send"): self._send,
             ("POST", "/v3/transactionalSMS/sms"): self._send_legacy,
             ("GET", "/v3/account"): self._account,
+            ("GET", "/v3/transactionalSMS/statistics/events"): self._events,
         }
         route = routes.get((request.method, path))
         if route is None:
@@ -78,6 +89,23 @@ class BrevoEmulator(ProviderEmulator):
         plans.append({"type": "sms", "creditsType": "sendLimit", "credits": 99999.0 if credits is None else credits})
         return EmulatorResponse(200, {"email": "owner@example.com", "companyName": "Example", "plan": plans})
 
+    def _events(self, request):
+        number, tag = request.query.get("phoneNumber", ""), request.query.get("tags", "")
+        with self._state_lock:
+            taken = [] if self.events_lag else list(self.messages.items())
+        events = [
+            {
+                "phoneNumber": data["recipient"],
+                "date": "2026-12-02T10:00:00.000+01:00",
+                "messageId": message_id,
+                "event": "sent",
+                "tag": ",".join(_tags(data.get("tag"))),
+            }
+            for message_id, data in taken
+            if (not number or data["recipient"] == number.lstrip("+")) and (not tag or tag in _tags(data.get("tag")))
+        ]
+        return EmulatorResponse(200, {"events": events} if events else {})
+
     def _validate(self, request):
         if "application/json" not in request.headers.get("content-type", ""):
             return _error(400, "bad_request", "Content-Type must be application/json")
@@ -96,6 +124,11 @@ class BrevoEmulator(ProviderEmulator):
         recipient = str(data["recipient"])
         if not re.fullmatch(r"\d{6,15}", recipient) or recipient.lstrip("+") in self.invalid_numbers:
             return _error(400, "invalid_parameter", "Invalid recipient mobile number")
+        tag = data.get("tag", "")
+        if not (
+            isinstance(tag, str) or (isinstance(tag, list) and len(tag) <= 10 and all(isinstance(t, str) for t in tag))
+        ):
+            return _error(400, "invalid_parameter", "tag must be a string or an array of at most 10 strings")
         if data.get("type", "transactional") not in ("transactional", "marketing"):
             return _error(400, "invalid_parameter", "type must be transactional or marketing")
         if not isinstance(data.get("unicodeEnabled", False), bool):
