@@ -190,11 +190,14 @@ class SmsCreditMove(models.Model):
 
         :return: None when no SMS goes through the gateway, else what ``_reserve_sms_created`` needs.
         """
+        self._charge_prepaid_send(vals_list)
         by_company = {}
         late = []
         for index, vals in enumerate(vals_list):
             if not vals.get("gateway_account_id") or vals.get("state", "outgoing") != "outgoing":
                 continue
+            if vals.get("credit_move_id"):
+                continue  # paid by the reservation of its send (_charge_prepaid_send)
             if vals.get("company_id"):
                 by_company.setdefault(vals["company_id"], []).append(index)
             else:
@@ -229,6 +232,79 @@ class SmsCreditMove(models.Model):
             if refused_by_message:
                 refused[company_id] = refused_by_message
         return {"moves": moves, "refused": refused, "late": late}
+
+    # ------------------------------------------------------------------
+    # A big send: its whole cost reserved when it is sent, its SMS prepared later
+    # ------------------------------------------------------------------
+    @api.model
+    def _reserve_send(self, batch, cost):
+        """Reserve the whole ``cost`` of ``batch`` (an ``sms.send.batch`` about to be prepared) as one
+        ledger row, under the company's lock; raise a UserError, nothing reserved, when the credit is short
+        (a send never runs short half-way)."""
+        company = batch.company_id
+        available = self._lock_credit(company)
+        if cost > available:
+            raise UserError(
+                _(
+                    "Insufficient credit: this send needs %(needed)s SMS, your balance is %(balance)s SMS. "
+                    "Nothing was sent.",
+                    needed=cost,
+                    balance=available,
+                )
+            )
+        move = self._create_reservation(company, {cost: [batch.id]} if cost else {}, batch.name)
+        move.sms_count = batch.valid_count
+        batch.sudo().write({"credit_move_id": move.id, "credit_reserved": cost})
+        return move
+
+    @api.model
+    def _charge_prepaid_send(self, vals_list):
+        """SMS being prepared for a send whose cost was reserved up front (context ``sms_gateway_prepaid_send``)
+        are charged to that reservation, as far as it goes; the rest is reserved as usual."""
+        batch_id = self.env.context.get("sms_gateway_prepaid_send")
+        if not batch_id:
+            return
+        batch = self.env["sms.send.batch"].sudo().browse(batch_id)
+        move = batch.credit_move_id
+        if not move:
+            return
+        left = batch.credit_reserved - batch.credit_used
+        per_segment = {}
+        used = 0
+        for vals in vals_list:
+            account_id = vals.get("gateway_account_id")
+            if not account_id or vals.get("state", "outgoing") != "outgoing" or vals.get("send_batch_id") != batch.id:
+                continue
+            if account_id not in per_segment:
+                per_segment[account_id] = self.env["sms.gateway.account"].sudo().browse(account_id).credits_per_segment
+            cost = self._sms_cost(vals.get("sms_segment_count"), per_segment[account_id])
+            if cost <= left - used:
+                vals.update(credit_charged=cost, credit_move_id=move.id)
+                used += cost
+        if used:
+            batch.credit_used += used
+
+    @api.model
+    def _release_send_reservation(self, batch):
+        """At the end of a send's preparation: give back what its reservation holds beyond what its SMS use
+        (recipients gone or deduplicated since the send, a cancellation), and settle the reservation."""
+        move = batch.credit_move_id
+        if not move:
+            return
+        unused = batch.credit_reserved - batch.credit_used
+        if unused > 0:
+            self.sudo().create(
+                {
+                    "company_id": batch.company_id.id,
+                    "move_type": "refund",
+                    "quantity": unused,
+                    "reference": _("Refund: credit of %(send)s not used", send=batch.name),
+                }
+            )
+            batch.credit_reserved = batch.credit_used
+        self._settle_sms(batch.sms_ids)
+        if not batch.sms_ids.filtered("credit_charged") and move.state == "reserved":
+            move.sudo().state = "done"
 
     @api.model
     def _reserve_sms_created(self, sms, reservation):
@@ -315,6 +391,14 @@ class SmsCreditMove(models.Model):
         moves = sms.credit_move_id.filtered(lambda m: m.state == "reserved")
         if not moves:
             return
+        preparing = (
+            self.env["sms.send.batch"]
+            .sudo()
+            .search([("credit_move_id", "in", moves.ids), ("preparation", "=", "preparing")])
+        )
+        moves -= preparing.credit_move_id  # more SMS are coming on it: settled when its preparation ends
+        if not moves:
+            return
         sms.flush_model(["state", "credit_move_id"])
         self.env.cr.execute(
             "SELECT DISTINCT credit_move_id FROM sms_sms WHERE credit_move_id IN %s AND state IN %s",
@@ -335,6 +419,8 @@ class SmsCreditMove(models.Model):
             """SELECT m.id FROM sms_credit_move m
                 WHERE m.state = 'reserved' AND m.move_type = 'consumption'
                   AND NOT EXISTS (SELECT 1 FROM sms_sms s WHERE s.credit_move_id = m.id AND s.state IN %s)
+                  AND NOT EXISTS (SELECT 1 FROM sms_send_batch b
+                                   WHERE b.credit_move_id = m.id AND b.preparation = 'preparing')
                   FOR UPDATE OF m SKIP LOCKED""",
             (PENDING_STATES,),
             retry=retry_serialization,

@@ -53,6 +53,12 @@ class SmsSms(models.Model):
     send_batch_id = fields.Many2one(
         "sms.send.batch", "Send", readonly=True, index="btree_not_null", ondelete="set null", copy=False
     )
+    send_res_id = fields.Integer("Recipient record", readonly=True, copy=False)
+
+    _sql_constraints = [
+        # a send prepared in chunks, resumed after a crash, never creates a recipient's SMS twice
+        ("send_recipient_unique", "UNIQUE(send_batch_id, send_res_id)", "A recipient gets one SMS per send."),
+    ]
 
     @api.depends("failure_type", "error_message")
     def _compute_error_display(self):
@@ -94,6 +100,31 @@ class SmsSms(models.Model):
         if reservation:
             Move._reserve_sms_created(records, reservation)
         return records
+
+    def action_set_canceled(self):
+        """Cancel; the credit of the SMS that were still waiting in the queue is given back."""
+        queued = self._gateway_lock_queued()
+        super().action_set_canceled()
+        self.env["sms.credit.move"]._refund_sms(queued, _("Refund: SMS canceled"))
+
+    def _gateway_lock_queued(self):
+        """The SMS of ``self`` still in the queue (``outgoing``), locked against a dispatch run claiming them
+        at the same moment (one that claimed them first keeps them: they are being sent)."""
+        outgoing = self.filtered(lambda s: s.state == "outgoing")
+        if not outgoing:
+            return outgoing
+        self.flush_model(["state"])
+        self.env.cr.execute(
+            "SELECT id FROM sms_sms WHERE id IN %s AND state = 'outgoing' FOR NO KEY UPDATE SKIP LOCKED",
+            (tuple(outgoing.ids),),
+        )
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    def _gateway_cancel_queued(self):
+        """Cancel the SMS of ``self`` that no provider got yet (see ``_gateway_lock_queued``), refunded."""
+        queued = self._gateway_lock_queued()
+        queued.action_set_canceled()
+        return queued
 
     @api.model
     def _sms_check_send_rights(self):

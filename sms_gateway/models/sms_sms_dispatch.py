@@ -90,6 +90,7 @@ class SmsSms(models.Model):
     def _process_queue(self, ids=None):
         """The SMS queue cron: the gateway's queue, then the IAP SMS as stock Odoo sends them."""
         self._gateway_process_queue(ids=ids)
+        self.env["sms.send.batch"]._notify_done()
         domain = [("state", "=", "outgoing"), ("to_delete", "!=", True), ("gateway_account_id", "=", False)]
         iap_ids = self.search(domain, limit=10000).ids
         iap_ids = sorted(set(iap_ids) & set(ids)) if ids else sorted(iap_ids)

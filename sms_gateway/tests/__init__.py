@@ -24,5 +24,6 @@ from . import (
     test_sms_secrets,
     test_sms_security,
     test_sms_segments,
+    test_sms_send_background,
     test_sms_tour,
 )

@@ -430,6 +430,16 @@ class SmsComposer(models.TransientModel):
                     limit=self.sms_max_length,
                 )
             )
+        max_recipients = self._sms_gateway_max_recipients()
+        if self.composition_mode == "mass" and self.sms_recipient_count > max_recipients:
+            problems.append(
+                _(
+                    "This send has %(count)s recipients; a send may have at most %(max)s: split it, or ask an "
+                    "administrator to raise the limit (SMS settings).",
+                    count=formatLang(self.env, self.sms_recipient_count, digits=0),
+                    max=formatLang(self.env, max_recipients, digits=0),
+                )
+            )
         if self.composition_mode == "mass" and not self.sms_valid_count:
             if self.sms_blacklist_count and not (self.sms_invalid_count or self.sms_missing_count):
                 problems.append(_("Every selected recipient is blacklisted or opted out: nobody would receive it."))
@@ -444,6 +454,22 @@ class SmsComposer(models.TransientModel):
                 )
             )
         return problems
+
+    @api.model
+    def _sms_gateway_max_recipients(self):
+        return int(self.env["ir.config_parameter"].sudo().get_param("sms_gateway.max_recipients", 1000000))
+
+    def _sms_gateway_in_background(self):
+        """Whether this send is recorded at once and its SMS prepared in the background: a mass send to more
+        recipients than ``sms_gateway.background_send_threshold`` (1,000), which a request could not queue
+        within a production worker's time limits."""
+        threshold = int(self.env["ir.config_parameter"].sudo().get_param("sms_gateway.background_send_threshold", 1000))
+        return (
+            self.composition_mode == "mass"
+            and self.res_model
+            and self.sms_gateway_active
+            and self.sms_recipient_count > threshold
+        )
 
     def _sms_gateway_check_send(self):
         self.ensure_one()
@@ -481,6 +507,8 @@ class SmsComposer(models.TransientModel):
         if not self.sms_gateway_active:
             return super().action_send_sms()
         self._sms_gateway_check_send()
+        if self._sms_gateway_in_background():
+            return self._sms_gateway_send_in_background()
         super().action_send_sms()
         batch = self.sms_send_batch_id
         message = _(
@@ -523,6 +551,53 @@ class SmsComposer(models.TransientModel):
             cron.sudo()._trigger()
         self.sms_send_batch_id = batch
         return result
+
+    def _sms_gateway_send_in_background(self):
+        """Record the send (recipients frozen to the current selection, settings, the whole cost reserved as
+        one ledger row) and leave the SMS to the preparation job; open the send to follow its progress."""
+        self.env["sms.sms"]._sms_check_send_rights()
+        origin = self.env.context.get("sms_origin") or _("Manual send")
+        batch = self._sms_gateway_create_batch(origin)
+        domain = self._sms_gateway_domain()
+        # recipients added after the send (a "select all" domain) are not part of it
+        last = self.env[self.res_model].search(domain, order="id desc", limit=1)
+        batch.sudo().write(
+            {
+                "preparation": "preparing",
+                "res_domain": repr([*domain, ("id", "<=", last.id)]),
+                "composer_values": {
+                    "body": self.body,
+                    "template_id": self.template_id.id,
+                    "mass_keep_log": self.mass_keep_log,
+                    "mass_use_blacklist": self.mass_use_blacklist,
+                    "number_field_name": self.number_field_name,
+                    "lang": self.env.lang,
+                    "origin": origin,
+                },
+            }
+        )
+        self.env["sms.credit.move"]._reserve_send(batch.sudo(), self.sms_credit_needed)
+        batch._trigger_preparation()
+        self.sms_send_batch_id = batch
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "Your send to %(count)s recipients is being prepared, %(cost)s SMS reserved: follow it here.",
+                    count=formatLang(self.env, self.sms_valid_count, digits=0),
+                    cost=formatLang(self.env, self.sms_credit_needed, digits=0),
+                ),
+                "next": {
+                    "type": "ir.actions.act_window",
+                    "res_model": "sms.send.batch",
+                    "res_id": batch.id,
+                    "views": [(False, "form")],
+                    "target": "current",
+                },
+            },
+        }
 
     def _sms_gateway_create_batch(self, origin):
         self.ensure_one()
@@ -617,10 +692,35 @@ class SmsComposer(models.TransientModel):
         # numbers were sanitized to E.164 by the recipients analysis: sms.sms need not parse them again
         Sms = self.env["sms.sms"].sudo().with_context(sms_gateway_numbers_e164=True)
         sms_ids = []
-        vals_list = [sms_record_values[res_id] for res_id in records.ids if res_id in sms_record_values]
+        vals_list = [
+            {**sms_record_values[res_id], "send_res_id": res_id}
+            for res_id in records.ids
+            if res_id in sms_record_values
+        ]
+        if self.env.context.get("sms_gateway_prepaid_send"):
+            self._sms_gateway_skip_sent_numbers(vals_list, self.env.context["sms_gateway_prepaid_send"])
         for chunk in split_every(CREATE_CHUNK, vals_list, list):
             created = Sms.create(chunk)
             sms_ids.extend(created.ids)
             created.flush_recordset()
             created.invalidate_recordset()
         return Sms.browse(sms_ids)
+
+    @api.model
+    def _sms_gateway_skip_sent_numbers(self, vals_list, batch_id):
+        """A send prepared in chunks: a number an earlier chunk already queued is a duplicate (as within one
+        chunk), never a second SMS."""
+        numbers = list({vals["number"] for vals in vals_list if vals.get("state", "outgoing") == "outgoing"})
+        if not numbers:
+            return
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT number FROM sms_sms WHERE send_batch_id = %s AND number = ANY(%s) AND state != 'canceled'",
+                batch_id,
+                numbers,
+            )
+        )
+        queued = {row[0] for row in rows}
+        for vals in vals_list:
+            if vals.get("number") in queued and vals.get("state", "outgoing") == "outgoing":
+                vals.update(state="canceled", failure_type="sms_duplicate")
