@@ -111,7 +111,7 @@ class TestAspsmsProvider(ProviderTestCase):
     def test_invalid_number_alone(self):
         self._assert_failed(self._send("+41770000666"), "sms_number_format", "Invalid recipient: +41770000666")
         self.assertEqual(len(self.emulator.received), 1, "a refused number is never retried")
-        self.assertEqual(self.emulator.taken, [])
+        self.assertEqual(self.emulator.taken_numbers, [])
         for answer, words in (
             (
                 EmulatorResponse(
@@ -137,7 +137,9 @@ class TestAspsmsProvider(ProviderTestCase):
         self.assertTrue(by_ref["ref0"].ok and by_ref["ref2"].ok)
         self.assertEqual((by_ref["ref0"].provider_id, by_ref["ref2"].provider_id), ("ref0", "ref2"))
         self._assert_failed_result(by_ref["ref1"], "sms_number_format", "Invalid recipient: +41770000666")
-        self.assertEqual(sorted(self.emulator.taken), ["+41781234000", "+41781234002"], "each valid number once")
+        self.assertEqual(
+            sorted(self.emulator.taken_numbers), ["+41781234000", "+41781234002"], "each valid number once"
+        )
         self.assertEqual(
             [r.json["Recipients"] for r in self.emulator.received],
             [
@@ -152,13 +154,13 @@ class TestAspsmsProvider(ProviderTestCase):
         self.emulator.answer_next(EmulatorResponse(200, {"StatusCode": "0", "StatusInfo": "Invalid recipient(s)"}))
         results = self.provider.send(messages)
         self.assertEqual(sorted(r.ref for r in results if r.ok), ["ref0", "ref2"])
-        self.assertEqual(sorted(self.emulator.taken), ["+41781234000", "+41781234002"])
+        self.assertEqual(sorted(self.emulator.taken_numbers), ["+41781234000", "+41781234002"])
         self.assertEqual(len(self.emulator.received), 4)
 
     def test_no_credit(self):
         self.emulator.credits = 0
         self._assert_failed(self._send(), "sms_credit", "credit")
-        self.assertEqual(self.emulator.taken, [])
+        self.assertEqual(self.emulator.taken_numbers, [])
         for info in ("Crédit insuffisant", "Nicht genügend Guthaben", "Not enough credits for this recipient"):
             with self.subTest(info=info):
                 self._assert_answer_fails(
@@ -167,7 +169,7 @@ class TestAspsmsProvider(ProviderTestCase):
 
     def test_bad_credentials(self):
         self._assert_failed(self._send(provider=self._provider(password="wrong")), "sms_acc", "Authorization failed.")
-        self.assertEqual(self.emulator.taken, [])
+        self.assertEqual(self.emulator.taken_numbers, [])
         self._assert_answer_fails(
             EmulatorResponse(200, {"StatusCode": "0", "StatusInfo": "Account suspended"}), "sms_acc", "suspended"
         )

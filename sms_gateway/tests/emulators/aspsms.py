@@ -60,7 +60,7 @@ class AspsmsEmulator(ProviderEmulator):
         self.authorised_originators = None  # None = any originator is authorised
         self.calls = 0  # accepted send calls
         self.invalid_numbers = set(INVALID_NUMBERS)  # recipients ASPSMS refuses
-        self.taken = []  # every recipient number of every accepted call, repeats included
+        self.taken_numbers = []  # every recipient number of every accepted call, repeats included
 
     def handle(self, request):
         if request.method != "POST":
@@ -114,7 +114,7 @@ class AspsmsEmulator(ProviderEmulator):
             self.calls += 1
             for recipient in recipients:
                 number, _sep, ref = str(recipient).partition(":")
-                self.taken.append(number)
+                self.taken_numbers.append(number)
                 self.messages[ref or number] = {
                     "number": number,
                     "text": text,
