@@ -11,7 +11,9 @@ is its own):
 * ours, all N contacts selected by domain ("select all", beyond ``web.active_ids_limit``).
 
 (a) opening the recap = the form's first ``onchange`` (defaults and every field the dialog shows);
-(b) queueing = "Put in queue"/"Send" (``action_send_sms``) and the flush of what it wrote.
+(b) the send request = "Put in queue"/"Send" (``action_send_sms``) and the flush of what it wrote (for a big
+send with sms_gateway: recording the send and reserving its cost);
+(c) queued end to end = (b) and, for a big send, the background preparation of its SMS, chunk after chunk.
 Each measure runs in a transaction that is rolled back, so every run sees the same database. Stock and ours at
 ``--stock-n`` are measured ``--repeat`` times each (a fresh process every time) and the best time is kept. The
 contacts are setup, not measured: one is created through the ORM, the others are copies of its row (one INSERT).
@@ -32,7 +34,10 @@ import odoo_env  # the one addons-path helper
 
 BODY = "Bonjour, répétition ce soir à 20h30 salle des fêtes. Merci de confirmer."
 TARGET_RECAP_SECONDS = 3.0
-TARGET_RATIO = 1.2
+TARGET_SEND_SECONDS = 2.0  # the request that records a send, whatever the selection
+TARGET_QUEUE_RATIO = 0.2  # ours / stock, queueing 10,000 end to end
+TARGET_SCALE = 2.5  # ours at 100,000 / ours at 10,000 (linear or better)
+TARGET_MEMORY_MB = 300  # peak of the preparing process at 100,000
 
 
 def odoo_cmd(args, *extra):
@@ -146,7 +151,15 @@ def worker(args):
         composer = Composer.create({"body": BODY})
         composer.action_send_sms()
         env.flush_all()
-        result["queue_s"] = time.perf_counter() - start
+        result["send_s"] = time.perf_counter() - start  # the user's request
+        batch = composer.sms_send_batch_id if "sms_send_batch_id" in composer else None
+        if batch and batch.preparation == "preparing":
+            # the background job, chunk after chunk as the cron runs it (without its commits: rolled back)
+            while batch.preparation == "preparing":
+                batch._prepare_next_chunk()
+                env.flush_all()
+                env.invalidate_all()
+        result["queue_s"] = time.perf_counter() - start  # the SMS queued, end to end
         cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing'")
         result["queued"] = cr.fetchone()[0]
         cr.rollback()
@@ -170,7 +183,7 @@ def measure_best(args, name, n):
     (times on a shared machine vary with its load; the best run is the one it disturbed least)."""
     runs = [measure(args, name, n) for _ in range(max(args.repeat, 1))]
     result = dict(runs[0])
-    for key in ("recap_s", "queue_s"):
+    for key in ("recap_s", "send_s", "queue_s"):
         result[key] = min(run[key] for run in runs)
     memory = sorted(run["rss_peak_mb"] for run in runs)
     result["rss_peak_mb"] = memory[len(memory) // 2]
@@ -213,7 +226,8 @@ def main():
     rows = [
         ("recipients", "recipients", "{:,}"),
         ("(a) open recap (s)", "recap_s", "{:.2f}"),
-        ("(b) queue (s)", "queue_s", "{:.2f}"),
+        ("(b) send request (s)", "send_s", "{:.2f}"),
+        ("(c) queued, end to end (s)", "queue_s", "{:.2f}"),
         ("SMS queued", "queued", "{:,}"),
         ("peak memory (MB)", "rss_peak_mb", "{:.0f}"),
     ]
@@ -244,9 +258,22 @@ def main():
         f"recap for {args.n:,} contacts: {ours_all['recap_s']:.2f} s (target <= {TARGET_RECAP_SECONDS} s: "
         f"{verdict(ours_all['recap_s'] <= TARGET_RECAP_SECONDS)})"
     )
-    print(f"queueing ours/stock: {queue_ratio:.2f} (target <= {TARGET_RATIO}: {verdict(queue_ratio <= TARGET_RATIO)})")
     print(
-        f"peak memory ours/stock: {memory_ratio:.2f} (target <= {TARGET_RATIO}: {verdict(memory_ratio <= TARGET_RATIO)})"
+        f"send request for {args.n:,} contacts: {ours_all['send_s']:.2f} s (target <= {TARGET_SEND_SECONDS} s: "
+        f"{verdict(ours_all['send_s'] <= TARGET_SEND_SECONDS)})"
+    )
+    print(
+        f"queueing ours/stock at {args.stock_n:,}: {queue_ratio:.2f} (target <= {TARGET_QUEUE_RATIO}: "
+        f"{verdict(queue_ratio <= TARGET_QUEUE_RATIO)})"
+    )
+    scale = ours_all["queue_s"] / ours["queue_s"]
+    print(
+        f"queueing ours {args.n:,} / ours {args.stock_n:,}: {scale:.2f} (target <= {TARGET_SCALE} for 10x the "
+        f"recipients: {verdict(scale <= TARGET_SCALE)})"
+    )
+    print(
+        f"peak memory ours at {args.n:,}: {ours_all['rss_peak_mb']:.0f} MB (target <= {TARGET_MEMORY_MB} MB: "
+        f"{verdict(ours_all['rss_peak_mb'] <= TARGET_MEMORY_MB)}); ours/stock at {args.stock_n:,}: {memory_ratio:.2f}"
     )
 
 

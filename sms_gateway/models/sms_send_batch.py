@@ -150,6 +150,7 @@ class SmsSendBatch(models.Model):
             batch._prepare_next_chunk()
             if auto_commit:
                 self.env.cr.commit()  # the chunk and its cursor together: a crash resumes after it
+                self.env.invalidate_all()  # memory stays flat whatever the size of the send
         self._trigger_preparation()
 
     @api.model
