@@ -22,8 +22,10 @@ contacts are setup, not measured: one is created through the ORM, the others are
 """
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -155,10 +157,16 @@ def worker(args):
         batch = composer.sms_send_batch_id if "sms_send_batch_id" in composer else None
         if batch and batch.preparation == "preparing":
             # the background job, chunk after chunk as the cron runs it (without its commits: rolled back)
+            profiler = cProfile.Profile() if args.profile else None
+            if profiler:
+                profiler.enable()
             while batch.preparation == "preparing":
                 batch._prepare_next_chunk()
                 env.flush_all()
                 env.invalidate_all()
+            if profiler:
+                profiler.disable()
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
         result["queue_s"] = time.perf_counter() - start  # the SMS queued, end to end
         cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing'")
         result["queued"] = cr.fetchone()[0]
@@ -172,9 +180,13 @@ def measure(args, name, n, select_all=False):
     cmd += ["--db-host", args.db_host, "--addons-path", args.addons_path]
     if select_all:
         cmd.append("--select-all")
+    if args.profile and name == "ours":
+        cmd.append("--profile")
     process = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if process.returncode:
         sys.exit(f"{name} measure failed:\n{process.stderr[-3000:]}")
+    if args.profile and name == "ours":
+        print(process.stderr[-12000:])
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
@@ -202,6 +214,7 @@ def main():
     parser.add_argument("--addons-path", default=None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--select-all", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help="profile the background preparation (on stderr)")
     args = parser.parse_args()
     if not args.addons_path:
         args.addons_path = odoo_env.addons_path()

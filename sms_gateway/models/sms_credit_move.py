@@ -302,8 +302,12 @@ class SmsCreditMove(models.Model):
                 }
             )
             batch.credit_reserved = batch.credit_used
-        self._settle_sms(batch.sms_ids)
-        if not batch.sms_ids.filtered("credit_charged") and move.state == "reserved":
+        # one query, however many SMS the send has: settled once none of them waits for the provider
+        self.env["sms.sms"].flush_model(["state", "credit_move_id"])
+        self.env.cr.execute(
+            "SELECT 1 FROM sms_sms WHERE credit_move_id = %s AND state IN %s LIMIT 1", (move.id, PENDING_STATES)
+        )
+        if not self.env.cr.fetchone() and move.state == "reserved":
             move.sudo().state = "done"
 
     @api.model
