@@ -58,7 +58,7 @@ class SmsSendBatch(models.Model):
     )
     credit_reserved = fields.Integer("Credit reserved", readonly=True)
     credit_used = fields.Integer("Credit used by prepared SMS", readonly=True)
-    done_notified = fields.Boolean(readonly=True, copy=False)
+    done_notified = fields.Boolean("Sender told it is over", readonly=True, copy=False)
     sms_count = fields.Integer("SMS count", compute="_compute_progress")
     queued_count = fields.Integer("Queued", compute="_compute_progress")
     sent_count = fields.Integer("Sent", compute="_compute_progress")
