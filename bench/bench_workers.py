@@ -5,8 +5,9 @@
 running ``sms.sms._process_queue()`` in a loop, ``tests_faults/driver.py``, as an Odoo server's queue cron
 thread does), then the same without added latency. Each run starts from a copy of one template database.
 Prints SMS/s, the N-worker / 1-worker ratio (target >= 1.7 for 2 workers with latency: the second worker must
-not wait on the first's locks) and the lock waits. Four workers on a 2-core machine are CPU-bound (four Odoo
-processes, the emulator and PostgreSQL share two cores): the figure is printed anyway.
+not wait on the first's locks), the CPU the worker processes used (share of the machine's cores: four workers
+on a 2-core machine share two cores with the emulator and PostgreSQL, the figure is printed anyway) and the
+lock waits.
 
 Lock waits, how they are measured: PostgreSQL keeps no cumulative lock-wait time, and ``log_lock_waits`` only
 reports waits longer than ``deadlock_timeout`` (1 s), so a sampler thread polls, every 50 ms during the run,
@@ -22,6 +23,7 @@ queue's claims use ``FOR UPDATE SKIP LOCKED``, which skips locked rows instead o
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -48,6 +50,16 @@ def psql(db, query, args=()):
         rows = cr.fetchall() if cr.description else None
     conn.close()
     return rows
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) a running process used so far (Linux ``/proc/<pid>/stat``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class LockSampler(threading.Thread):
@@ -95,15 +107,20 @@ def run_case(template, workers, latency, count):
         psql(db, "UPDATE sms_gateway_account SET base_url = %s", (emulator.url,))
         sampler = LockSampler(db)
         command = [sys.executable, os.path.join(REPO, "tests_faults", "driver.py"), "--db", db, "--addons-path"]
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         procs = [subprocess.Popen([*command, ADDONS, "--seconds", "1800"]) for _ in range(workers)]
         # the clock starts at the first request (the registry takes a few seconds to load)
         while not emulator.received and all(p.poll() is None for p in procs):
             time.sleep(0.005)
         started = time.monotonic()
+        loading_cpu = sum(process_cpu(p.pid) for p in procs)  # registry loading: before the clock
         sampler.start()
         for proc in procs:
             proc.wait()
         elapsed = time.monotonic() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU of the worker processes while the clock ran
+        cpu = sum(getattr(cpu_after, f) - getattr(cpu_before, f) for f in ("ru_utime", "ru_stime")) - loading_cpu
         sampler.stop = True
         sampler.join()
         sent = psql(db, "SELECT COUNT(*) FROM sms_sms WHERE state = 'pending'")[0][0]
@@ -112,6 +129,7 @@ def run_case(template, workers, latency, count):
             "rate": sent / elapsed,
             "elapsed": elapsed,
             "waited": sampler.lock_waits * sampler.interval,
+            "cpu": cpu,
             "lock_waits": sampler.lock_waits,
             "not_granted": sampler.not_granted,
             "samples": sampler.samples,
@@ -151,11 +169,13 @@ def main():
         for latency in (args.latency, 0.0):
             results = {}
             for workers in workers_list:
+                cores = len(os.sched_getaffinity(0))
                 r = results[workers] = run_case(template, workers, latency, args.count)
                 events = ", ".join(f"{t}/{e}: {n}" for (t, e), n in sorted(r["events"].items())) or "none"
                 print(
                     f"latency {latency * 1000:.0f} ms, {workers} worker(s): {r['rate']:6.0f} SMS/s "
-                    f"({r['elapsed']:.1f} s), x{r['rate'] / results[1]['rate']:.2f} of 1 worker; lock waits: "
+                    f"({r['elapsed']:.1f} s), x{r['rate'] / results[1]['rate']:.2f} of 1 worker; workers' CPU "
+                    f"{r['cpu']:.0f} s ({r['cpu'] / r['elapsed'] / cores:.0%} of {cores} cores); lock waits: "
                     f"~{r['waited']:.2f} backend-s waiting of {workers * r['elapsed']:.0f} worker-s "
                     f"({r['lock_waits']} backend-samples waiting, {r['not_granted']} ungranted requests, "
                     f"{r['samples']} samples; by wait event: {events})",
@@ -165,10 +185,11 @@ def main():
                 ratio = r["rate"] / results[1]["rate"]
                 target = " (target >= 1.7)" if latency and workers == 2 else ""
                 cores = len(os.sched_getaffinity(0))
-                cpu = f" (more workers than the {cores} cores: CPU-bound)" if workers > cores else ""
+                cpu = f" (more workers than the {cores} cores)" if workers > cores else ""
                 summary.append(
                     f"latency {latency * 1000:3.0f} ms  {workers} worker(s)  {r['rate']:6.0f} SMS/s  "
-                    f"x{ratio:.2f}{target}{cpu}  lock waits ~{r['waited']:.2f} backend-s"
+                    f"x{ratio:.2f}{target}{cpu}  workers' CPU {r['cpu'] / r['elapsed'] / cores:.0%} of the cores  "
+                    f"lock waits ~{r['waited']:.2f} backend-s"
                 )
         print("\nSummary")
         print("\n".join(summary))
