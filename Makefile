@@ -2,7 +2,7 @@
 # make test TEST_TAGS=/sms_gateway:TestSmsLedger runs one test class (SMS_GATEWAY_TEST_PORT: another HTTP port).
 PYTHON ?= python3
 DEMO_DB ?= sms_gateway_demo
-.PHONY: demo test lint check-odoo env env-dev test-stock test-faults test-install wheel readme bench bench-composer bench-workers i18n
+.PHONY: demo test lint check-odoo env env-dev test-stock test-faults test-install wheel readme bench bench-composer bench-workers screenshots i18n
 
 # Odoo first: one sentence when it is not installed (nothing else is installed for it).
 check-odoo:
@@ -50,6 +50,11 @@ bench-composer: check-odoo env
 
 bench-workers: check-odoo env
 	$(PYTHON) bench/bench_workers.py
+
+# README screenshots (sms_gateway/static/description/*.png), in French, from a scratch demo database, Odoo on a
+# free port of 127.0.0.1 and headless Chromium (/usr/bin/chromium) driven by playwright; the database is dropped.
+screenshots: check-odoo env
+	$(PYTHON) tools/readme_screenshots.py
 
 # Build the wheel integrators install (odoo_addon_sms_gateway-<version>-py3-none-any.whl) and check its content,
 # then that Odoo finds it installed in a virtualenv (.ci/check_wheel.py); `pip wheel --no-deps -w dist sms_gateway`
