@@ -6,15 +6,15 @@ import itertools
 import threading
 import uuid
 
-from .base import SendResult, SmsProvider
+from .base import SendResult, SmsProvider, _lt
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Reserved test numbers (E.164) and the answer the sandbox gives for them.
 SANDBOX_TEST_NUMBERS = {
-    "+33600000001": (FAILURE_NUMBER, "Invalid number (sandbox test number)"),
-    "+33600000002": (FAILURE_CREDIT, "Provider account out of credit (sandbox test number)"),
-    "+33600000003": (FAILURE_SERVER, "Provider unreachable (sandbox test number)"),
-    "+33600000004": (FAILURE_ACCOUNT, "Account refused by the provider (sandbox test number)"),
+    "+33600000001": (FAILURE_NUMBER, _lt("Invalid number (sandbox test number)")),
+    "+33600000002": (FAILURE_CREDIT, _lt("Provider account out of credit (sandbox test number)")),
+    "+33600000003": (FAILURE_SERVER, _lt("Provider unreachable (sandbox test number)")),
+    "+33600000004": (FAILURE_ACCOUNT, _lt("Account refused by the provider (sandbox test number)")),
 }
 
 
@@ -32,7 +32,7 @@ class SandboxProvider(SmsProvider, code="sandbox", label="Sandbox (no real SMS)"
         for message in messages:
             failure = SANDBOX_TEST_NUMBERS.get(message.number)
             if failure:
-                results.append(SendResult(message.ref, failure_type=failure[0], error_message=failure[1]))
+                results.append(SendResult(message.ref, failure_type=failure[0], error_message=str(failure[1])))
                 continue
             with self._counter_lock:
                 provider_id = f"sandbox-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
@@ -44,4 +44,4 @@ class SandboxProvider(SmsProvider, code="sandbox", label="Sandbox (no real SMS)"
         return float(self.config.get("sandbox_balance") or 1000000)
 
     def test_connection(self):
-        return "Sandbox account: connection OK (no SMS leaves Odoo)."
+        return str(_lt("Sandbox account: connection OK (no SMS leaves Odoo)."))
