@@ -138,7 +138,7 @@ class SmsSendBatch(models.Model):
         self.env.ref("sms_gateway.ir_cron_sms_gateway_prepare_sends").sudo()._trigger()
 
     @api.model
-    def _cron_prepare(self, time_budget=50.0):
+    def _cron_prepare(self, time_budget=30.0):
         """Prepare the SMS of the sends being prepared, one committed chunk at a time, for about
         ``time_budget`` seconds (then the cron is triggered again: a worker's time limit never kills it)."""
         started = time.monotonic()
