@@ -405,7 +405,14 @@ class SmsSms(models.Model):
             self._gateway_account_health(account, failures)
             self.browse(failed_ids)._gateway_apply_failures(failures, account=account, asked=asked)
         self.env["sms.credit.move"]._settle_sms(self)
-        self.mail_message_id._notify_message_notification_update()
+        # the messages of the batch in one query: self.mail_message_id would fetch every column of every SMS
+        self.env.cr.execute(
+            "SELECT DISTINCT mail_message_id FROM sms_sms WHERE id = ANY(%s) AND mail_message_id IS NOT NULL",
+            (list(self._ids),),
+        )
+        message_ids = sorted(row[0] for row in self.env.cr.fetchall())
+        if message_ids:
+            self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
 
     def _gateway_trackers(self):
         """``self.sms_tracker_id`` in one indexed query: the stock compute searches the trackers, then maps
