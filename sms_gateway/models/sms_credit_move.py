@@ -391,25 +391,28 @@ class SmsCreditMove(models.Model):
 
     @api.model
     def _settle_sms(self, sms):
-        """Mark the reservations of ``sms`` done once none of their SMS waits for the provider any more."""
-        moves = sms.credit_move_id.filtered(lambda m: m.state == "reserved")
-        if not moves:
-            return
-        preparing = (
-            self.env["sms.send.batch"]
-            .sudo()
-            .search([("credit_move_id", "in", moves.ids), ("preparation", "=", "preparing")])
-        )
-        moves -= preparing.credit_move_id  # more SMS are coming on it: settled when its preparation ends
-        if not moves:
-            return
+        """Mark the reservations of ``sms`` done once none of their SMS waits for the provider any more: one
+        statement for the whole batch, whatever its size (the partial index ``sms_sms_gateway_pending_move_index``
+        makes the "still pending" test a probe, not a scan of the reservation's SMS)."""
+        if not sms:
+            return self.browse()
         sms.flush_model(["state", "credit_move_id"])
+        self.env["sms.send.batch"].flush_model(["preparation", "credit_move_id"])
         self.env.cr.execute(
-            "SELECT DISTINCT credit_move_id FROM sms_sms WHERE credit_move_id IN %s AND state IN %s",
-            (tuple(moves.ids), PENDING_STATES),
+            """UPDATE sms_credit_move m SET state = 'done', write_uid = %s, write_date = (now() at time zone 'UTC')
+                WHERE m.id IN (SELECT credit_move_id FROM sms_sms WHERE id = ANY(%s) AND credit_move_id IS NOT NULL)
+                  AND m.state = 'reserved'
+                  AND NOT EXISTS (SELECT 1 FROM sms_sms s WHERE s.credit_move_id = m.id AND s.state IN %s)
+                  -- a big send still being prepared: more SMS are coming on its reservation
+                  AND NOT EXISTS (SELECT 1 FROM sms_send_batch b
+                                   WHERE b.credit_move_id = m.id AND b.preparation = 'preparing')
+            RETURNING m.id""",
+            (self.env.uid, list(sms._ids), PENDING_STATES),
         )
-        still_pending = {row[0] for row in self.env.cr.fetchall()}
-        moves.filtered(lambda m: m.id not in still_pending).sudo().write({"state": "done"})
+        settled = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # written in SQL: the cache must not keep "reserved"
+        settled.invalidate_recordset(["state", "write_uid", "write_date"])
+        return settled
 
     @api.model
     def _settle_answered(self, retry_serialization=False):

@@ -31,6 +31,12 @@ class SmsSms(models.Model):
             """CREATE INDEX IF NOT EXISTS sms_sms_gateway_process_index ON sms_sms (claimed_at)
                 WHERE state = 'process' AND gateway_account_id IS NOT NULL"""
         )
+        # the ledger's "does this reservation still wait for the provider?" probe (sms.credit.move._settle_sms):
+        # without it every batch scans all the SMS of a reservation shared by thousands
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS sms_sms_gateway_pending_move_index ON sms_sms (credit_move_id)
+                WHERE state IN ('outgoing', 'process') AND credit_move_id IS NOT NULL"""
+        )
 
     @api.model
     def _gateway_params(self):
@@ -44,7 +50,7 @@ class SmsSms(models.Model):
                 return default
 
         return {
-            "batch_size": number("batch_size", 200) or 200,
+            "batch_size": number("batch_size", 0),  # 0: automatic (_gateway_batch_size)
             "max_per_run": number("max_per_run", 10000) or 10000,
             "max_attempts": number("max_attempts", 4) or 1,
             "retry_delay": number("retry_delay", 60.0, float),  # seconds before the 2nd attempt, then doubled
@@ -114,11 +120,10 @@ class SmsSms(models.Model):
             try:
                 self._gateway_recover_interrupted(run)
                 params = self._gateway_params()
+                batch_size = params["batch_size"] or self._gateway_batch_size()
                 done = 0
                 while done < params["max_per_run"]:
-                    claimed = self._gateway_claim(
-                        run, ids=ids, limit=min(params["batch_size"], params["max_per_run"] - done)
-                    )
+                    claimed = self._gateway_claim(run, ids=ids, limit=min(batch_size, params["max_per_run"] - done))
                     if not claimed:
                         break
                     claimed._gateway_dispatch(run)
@@ -158,6 +163,14 @@ class SmsSms(models.Model):
             Move._alert_managers(to_reserve)
             self._gateway_trigger_cron()
         return res
+
+    @api.model
+    def _gateway_batch_size(self):
+        """SMS claimed per batch when ``sms_gateway.batch_size`` is not set: 200, or what one request of the
+        largest batching connector in use takes (a claim smaller than one provider request wastes the
+        request, and every batch costs its claim, its commits and its settlement)."""
+        providers = set(self.env["sms.gateway.account"].sudo().search([("active", "=", True)]).mapped("provider"))
+        return max([200] + [PROVIDERS[p].batch_size or 1 for p in providers if p in PROVIDERS])
 
     @api.model
     def _gateway_trigger_cron(self, at=None):
@@ -205,7 +218,7 @@ class SmsSms(models.Model):
         by_company = {}
         for sms_id, company_id in rows:
             by_company.setdefault(company_id, []).append(sms_id)
-        claimed_ids, no_account = [], self.browse()
+        claimed_ids, unpaid_ids, no_account = [], [], self.browse()
         for company_id, sms_ids in by_company.items():
             accounts = self._gateway_company_accounts(company_id)
             usable = accounts.filtered(lambda a: not a.cooldown_until or a.cooldown_until <= now)
@@ -215,9 +228,11 @@ class SmsSms(models.Model):
                     """UPDATE sms_sms SET state = 'process', claimed_at = %s,
                               gateway_account_id = CASE WHEN failure_type = %s THEN gateway_account_id ELSE %s END,
                               attempt_count = COALESCE(attempt_count, 0) + 1, next_try_date = NULL
-                        WHERE id = ANY(%s)""",
+                        WHERE id = ANY(%s) RETURNING id, COALESCE(credit_charged, 0) = 0""",
                     (now, FAILURE_UNCERTAIN, usable[0].id, sms_ids),
                 )
+                # the uncharged ones come back with the claim: no read of the batch through the ORM for them
+                unpaid_ids += [sms_id for sms_id, uncharged in cr.fetchall() if uncharged]
                 claimed_ids += sms_ids
             elif accounts:
                 # every account is cooling down: wait for the first one, without spending an attempt
@@ -236,7 +251,7 @@ class SmsSms(models.Model):
             return self._gateway_claim(run, ids=ids, limit=limit)
         claimed = self.browse(claimed_ids)
         # explicit resends whose credit was not reserved again (set back to outgoing by code)
-        unpaid = claimed.filtered(lambda s: not s.credit_charged)
+        unpaid = self.browse(sorted(unpaid_ids))
         if unpaid:
             unpaid.write({"state": "outgoing"})
             self.env["sms.credit.move"]._reserve_sms(unpaid)
@@ -266,24 +281,27 @@ class SmsSms(models.Model):
         """Send claimed SMS through the account each one was claimed for; every SMS ends sent, queued for a
         retry (or for the next account) or in error. An SMS whose last answer was lost is not sent again
         before its provider was asked whether it got it. Results are committed per batch."""
-        for account, account_sms in self.grouped("gateway_account_id").items():
+        rows = self._gateway_outgoing_rows()
+        by_account = {}
+        for row in rows:
+            by_account.setdefault(row[1], []).append(row)
+        for account_id, account_rows in by_account.items():
+            account = self.env["sms.gateway.account"].browse(account_id)
             account_sudo = account.sudo()  # its credentials, for the connector only
+            account_sms = self.browse([row[0] for row in account_rows])
+            # read in one query, not through the ORM record by record: the batch can hold thousands of SMS
             messages = [
                 OutgoingSms(
-                    ref=sms.uuid,
-                    number=sms.number,
-                    body=sms.body or "",
-                    unicode=sms.sms_encoding == "UCS-2",
-                    segments=sms.sms_segment_count or 1,
+                    ref=uuid, number=number, body=body or "", unicode=encoding == "UCS-2", segments=segments or 1
                 )
-                for sms in account_sms
+                for _id, _account, uuid, number, body, encoding, segments, _failure in account_rows
             ]
+            uncertain = {row[2] for row in account_rows if row[7] == FAILURE_UNCERTAIN}
             settled_by_asking, asked_in_vain = [], set()
             try:
                 connector = run.connector(account.id, account_sudo._get_connector, account_sudo.max_concurrency)
             except Exception as error:  # e.g. the connector of this provider is not installed
                 # an SMS whose answer was lost stays uncertain (asked about later), never handed to another account
-                uncertain = set(account_sms.filtered(lambda s: s.failure_type == FAILURE_UNCERTAIN).mapped("uuid"))
                 results = [
                     SendResult(
                         message.ref,
@@ -293,10 +311,9 @@ class SmsSms(models.Model):
                     for message in messages
                 ]
             else:
-                to_ask = set(account_sms.filtered(lambda s: s.failure_type == FAILURE_UNCERTAIN).mapped("uuid"))
-                if to_ask:
+                if uncertain:
                     settled_by_asking, asked_in_vain = account_sms._gateway_ask_provider(
-                        account_sudo, connector, messages, to_ask
+                        account_sudo, connector, messages, uncertain
                     )
                     answered = {result.ref for result in settled_by_asking}
                     messages = [message for message in messages if message.ref not in answered]
@@ -309,6 +326,17 @@ class SmsSms(models.Model):
             account_sms._gateway_apply_results(account_sudo, settled_by_asking + results, asked=asked_in_vain)
         if self:
             run.commit(self.env.cr)  # results of a provider call are never lost
+
+    def _gateway_outgoing_rows(self):
+        """``(id, account id, uuid, number, body, encoding, segments, failure type)`` of the SMS of ``self``,
+        in id order, in one query (the rows are claimed: locked by this run)."""
+        self.flush_recordset()
+        self.env.cr.execute(
+            """SELECT id, gateway_account_id, uuid, number, body, sms_encoding, sms_segment_count, failure_type
+                 FROM sms_sms WHERE id = ANY(%s) ORDER BY id""",
+            (list(self._ids),),
+        )
+        return self.env.cr.fetchall()
 
     def _gateway_ask_provider(self, account, connector, messages, refs):
         """A lost answer is not a refusal: before SMS whose request may have reached the provider (``refs``)
@@ -340,37 +368,63 @@ class SmsSms(models.Model):
         """Record the provider's answers; ``asked``: refs the provider was already asked about, in vain
         (they end uncertain, never asked again)."""
         by_ref = {result.ref: result for result in results}
-        successes = [
-            (sms.id, by_ref[sms.uuid].provider_id) for sms in self if by_ref.get(sms.uuid, None) and by_ref[sms.uuid].ok
-        ]
-        failures = {}
-        for sms in self:
-            result = by_ref.get(sms.uuid)
-            if result is None:
-                failures[sms.uuid] = ("sms_server", _("The provider gave no answer for this SMS."))
-            elif not result.ok:
-                failures[sms.uuid] = (result.failure_type, result.error_message or "")
-        if self.filtered(lambda s: s.gateway_account_id != account):
-            self.write({"gateway_account_id": account.id})
+        self.flush_recordset(["gateway_account_id"])
+        self.env.cr.execute(
+            "SELECT id, uuid, gateway_account_id FROM sms_sms WHERE id = ANY(%s) ORDER BY id", (list(self._ids),)
+        )
+        rows = self.env.cr.fetchall()
+        successes, failures, failed_ids = [], {}, []
+        for sms_id, uuid, _account_id in rows:
+            result = by_ref.get(uuid)
+            if result is not None and result.ok:
+                successes.append((sms_id, result.provider_id))
+            else:
+                failed_ids.append(sms_id)
+                if result is None:
+                    failures[uuid] = ("sms_server", _("The provider gave no answer for this SMS."))
+                else:
+                    failures[uuid] = (result.failure_type, result.error_message or "")
+        elsewhere = [sms_id for sms_id, _uuid, account_id in rows if account_id != account.id]
+        if elsewhere:
+            self.browse(elsewhere).write({"gateway_account_id": account.id})
         if successes:
-            self.env.cr.execute_values(
+            # every SMS the provider took, in one statement whatever the batch size (two arrays, not a VALUES
+            # list to render and parse row by row)
+            self.env.cr.execute(
                 """UPDATE sms_sms SET state = 'pending', provider_message_id = v.provider_id,
                           sent_date = (now() at time zone 'UTC'), failure_type = NULL, error_message = NULL,
                           next_try_date = NULL
-                     FROM (VALUES %s) AS v(id, provider_id) WHERE sms_sms.id = v.id""",
-                successes,
-                page_size=1000,
+                     FROM unnest(%s::int[], %s::varchar[]) AS v(id, provider_id) WHERE sms_sms.id = v.id""",
+                ([sms_id for sms_id, _pid in successes], [pid for _id, pid in successes]),
             )
             sent = self.browse([sms_id for sms_id, _provider_id in successes])
             sent.invalidate_recordset(
                 ["state", "provider_message_id", "sent_date", "failure_type", "error_message", "next_try_date"]
             )
-            sent.sms_tracker_id._action_update_from_sms_state("pending")
+            sent._gateway_trackers()._action_update_from_sms_state("pending")
         if failures:
             self._gateway_account_health(account, failures)
-            self.filtered(lambda s: s.uuid in failures)._gateway_apply_failures(failures, account=account, asked=asked)
+            self.browse(failed_ids)._gateway_apply_failures(failures, account=account, asked=asked)
         self.env["sms.credit.move"]._settle_sms(self)
-        self.mail_message_id._notify_message_notification_update()
+        # the messages of the batch in one query: self.mail_message_id would fetch every column of every SMS
+        self.env.cr.execute(
+            "SELECT DISTINCT mail_message_id FROM sms_sms WHERE id = ANY(%s) AND mail_message_id IS NOT NULL",
+            (list(self._ids),),
+        )
+        message_ids = sorted(row[0] for row in self.env.cr.fetchall())
+        if message_ids:
+            self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
+
+    def _gateway_trackers(self):
+        """``self.sms_tracker_id`` in one indexed query: the stock compute searches the trackers, then maps
+        them back record by record, which costs more than the batch's own writes."""
+        if not self:
+            return self.env["sms.tracker"]
+        self.env.cr.execute(
+            "SELECT t.id FROM sms_tracker t JOIN sms_sms s ON s.uuid = t.sms_uuid WHERE s.id = ANY(%s) ORDER BY t.id",
+            (list(self._ids),),
+        )
+        return self.env["sms.tracker"].browse([row[0] for row in self.env.cr.fetchall()])
 
     def _gateway_account_health(self, account, failures):
         """Put ``account`` in cool-down when it refused the account (credentials, provider credit) or when
@@ -458,7 +512,7 @@ class SmsSms(models.Model):
             failed.write(
                 {"state": "error", "failure_type": failure_type, "error_message": message, "next_try_date": False}
             )
-            failed.sms_tracker_id._action_update_from_sms_state("error", failure_type=failure_type)
+            failed._gateway_trackers()._action_update_from_sms_state("error", failure_type=failure_type)
         # an SMS the provider may have sent stays charged: it most likely charged it
         refunded = final.filtered(lambda s: failures[s.uuid][0] != FAILURE_UNCERTAIN)
         self.env["sms.credit.move"]._refund_sms(refunded, _("Refund: SMS not sent"))

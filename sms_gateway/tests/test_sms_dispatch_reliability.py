@@ -192,3 +192,59 @@ class TestSmsDispatchReliability(SmsGatewayCase):
         self.company_a.sms_low_balance_threshold = 200
         self.queue_sms(self.company_a, "+33612345711")
         self.assertEqual(len(self.alert_mails("Low SMS balance")), 2, "next episode, next alert")
+
+    # -- results written per batch ------------------------------------------------------------------------
+    def queue_mixed_batch(self, sent_count):
+        """One create (one reservation) of ``sent_count`` SMS the sandbox takes, 2 it refuses for good and 2
+        it answers with a server error (retried); claimed for one dispatch."""
+        numbers = [f"+336123{sent_count:02d}{i:03d}" for i in range(sent_count)]
+        numbers += ["+33600000001", "+33600000001", "+33600000003", "+33600000003"]
+        sms = self.Sms.with_company(self.company_a).create(
+            [{"number": number, "body": "Rappel", "company_id": self.company_a.id} for number in numbers]
+        )
+        run = self.dispatch_run()
+        claimed = self.Sms._gateway_claim(run, ids=sms.ids)
+        self.assertEqual(claimed, sms)
+        return run, sms
+
+    def dispatch_counting_queries(self, run, sms):
+        sms.invalidate_model()
+        before = self.env.cr.sql_log_count
+        sms._gateway_dispatch(run)
+        return self.env.cr.sql_log_count - before
+
+    def test_mixed_batch_settles_each_sms_and_the_ledger_in_bounded_queries(self):
+        self.set_param("account_cooldown", 0)
+        self.dispatch_counting_queries(*self.queue_mixed_batch(1))  # warm the caches (params, accounts)
+        small_run, small = self.queue_mixed_batch(3)
+        small_queries = self.dispatch_counting_queries(small_run, small)
+        balance = self.balance(self.company_a)
+        run, sms = self.queue_mixed_batch(30)
+        queries = self.dispatch_counting_queries(run, sms)
+        self.assertEqual(queries, small_queries, "the queries of a batch do not grow with its SMS")
+        sent = sms.filtered(lambda s: s.number not in ("+33600000001", "+33600000003"))
+        refused = sms.filtered(lambda s: s.number == "+33600000001")
+        retried = sms.filtered(lambda s: s.number == "+33600000003")
+        self.assertEqual(set(sent.mapped("state")), {"pending"})
+        self.assertTrue(all(s.provider_message_id.startswith("sandbox-") for s in sent))
+        self.assertEqual(set(refused.mapped("state")), {"error"})
+        self.assertEqual(set(refused.mapped("failure_type")), {"sms_number_format"})
+        self.assertEqual(refused.mapped("credit_charged"), [0, 0], "refunded")
+        self.assertEqual(set(retried.mapped("state")), {"outgoing"})
+        self.assertTrue(all(retried.mapped("next_try_date")))
+        self.assertEqual(retried.mapped("credit_charged"), [1, 1], "still reserved for the retry")
+        self.assertEqual(self.balance(self.company_a), balance - 32, "30 sent and 2 retried charged, 2 refunded")
+        move = sms.credit_move_id
+        self.assertEqual(len(move), 1)
+        self.assertEqual(move.state, "reserved", "two SMS of the reservation still wait for the provider")
+        retried.write({"next_try_date": False})
+        retried_run = self.dispatch_run()
+        self.Sms._gateway_claim(retried_run, ids=retried.ids)._gateway_dispatch(retried_run)
+        self.assertEqual(set(retried.mapped("state")), {"outgoing"}, "retried again (attempt 2)")
+        retried.write({"next_try_date": False})
+        self.set_param("max_attempts", 3)
+        last_run = self.dispatch_run()
+        self.Sms._gateway_claim(last_run, ids=retried.ids)._gateway_dispatch(last_run)
+        self.assertEqual(set(retried.mapped("state")), {"error"})
+        self.assertEqual(move.state, "done", "settled once none of its SMS waits for the provider")
+        self.assertEqual(self.balance(self.company_a), balance - 30, "the retried ones refunded when they ended")
