@@ -149,6 +149,7 @@ class SmsSendBatch(models.Model):
                 return
             batch._prepare_next_chunk()
             if auto_commit:
+                # pylint: disable-next=invalid-commit
                 self.env.cr.commit()  # the chunk and its cursor together: a crash resumes after it
                 self.env.invalidate_all()  # memory stays flat whatever the size of the send
         self._trigger_preparation()
