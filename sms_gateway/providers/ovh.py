@@ -190,14 +190,16 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
             return self.fail_all(messages, FAILURE_ACCOUNT, error)
         # One call per (text, encoding); a number appears at most once per call.
         groups = []
-        open_groups = {}
+        open_groups = {}  # (text, encoding) -> (its open group, the numbers in it)
         for message in messages:
             key = (message.body, bool(message.unicode))
-            group = open_groups.get(key)
-            if group is None or len(group) >= self.batch_size or any(m.number == message.number for m in group):
-                group = open_groups[key] = []
+            group, numbers = open_groups.get(key, (None, None))
+            if group is None or len(group) >= self.batch_size or message.number in numbers:
+                group, numbers = [], set()
+                open_groups[key] = (group, numbers)
                 groups.append(group)
             group.append(message)
+            numbers.add(message.number)
         results = []
         for group in groups:
             results.extend(self._send_group(group))
