@@ -165,6 +165,15 @@ class TestSmsSendBackground(SmsGatewayCase):
         self.assertIn("Insufficient credit", str(caught.exception))
         self.assertEqual(self.env["sms.send.batch"].sudo().search_count([]), batches, "nothing recorded")
 
+    def test_message_written_per_recipient_in_the_background(self):
+        batch, _action = self.send(body="Bonjour {{ object.name }}, réunion demain.")
+        self.env["sms.send.batch"]._cron_prepare()
+        sms = self.sms_of(batch).filtered(lambda s: s.state == "outgoing")
+        self.assertEqual(len(sms), 10)
+        for record in sms:
+            name = self.env["res.partner"].browse(record.send_res_id).name
+            self.assertEqual(record.body, f"Bonjour {name}, réunion demain.")
+
     def test_small_sends_stay_immediate(self):
         batch, _action = self.send(self.recipients[:3])
         self.assertEqual(batch.preparation, "prepared")
