@@ -10,6 +10,8 @@ from odoo.osv import expression
 
 _logger = logging.getLogger(__name__)
 
+# A chunk that fails this many times in a row stops its send (a deterministic error, not a passing one).
+PREPARATION_ATTEMPTS = 3
 QUEUED_STATES = ("outgoing", "process")
 SENT_STATES = ("pending", "sent")
 FAILED_STATES = ("error", "canceled")
@@ -58,6 +60,8 @@ class SmsSendBatch(models.Model):
     )
     credit_reserved = fields.Integer("Credit reserved", readonly=True)
     credit_used = fields.Integer("Credit used by prepared SMS", readonly=True)
+    preparation_failures = fields.Integer("Failed preparation attempts", readonly=True, copy=False)
+    preparation_error = fields.Char("Preparation error", readonly=True, copy=False)
     done_notified = fields.Boolean("Sender told it is over", readonly=True, copy=False)
     sms_count = fields.Integer("SMS count", compute="_compute_progress")
     queued_count = fields.Integer("Queued", compute="_compute_progress")
@@ -147,7 +151,11 @@ class SmsSendBatch(models.Model):
             batch = self._lock_next_preparing()
             if not batch:
                 return
-            batch._prepare_next_chunk()
+            try:
+                with self.env.cr.savepoint():
+                    batch._prepare_next_chunk()
+            except Exception as error:  # rolled back to the savepoint: a failing send never blocks the others
+                batch._preparation_failed(error)
             if auto_commit:
                 # pylint: disable-next=invalid-commit
                 self.env.cr.commit()  # the chunk and its cursor together: a crash resumes after it
@@ -205,10 +213,43 @@ class SmsSendBatch(models.Model):
                 )
             )
             composer._action_send_sms_mass(chunk)
-            batch.write({"prepared_up_to": chunk[-1].id, "prepared_count": batch.prepared_count + len(chunk)})
+            batch.write(
+                {
+                    "prepared_up_to": chunk[-1].id,
+                    "prepared_count": batch.prepared_count + len(chunk),
+                    "preparation_failures": 0,
+                }
+            )
             self.env["sms.sms"]._gateway_trigger_cron()  # the first chunks leave while the next are prepared
         if len(chunk) < self._chunk_size():
             batch._finish_preparation("prepared")
+
+    def _preparation_failed(self, error):
+        """A chunk failed (rolled back): tried again on the next run, up to PREPARATION_ATTEMPTS times in a
+        row; then the send stops, the credit it did not use is given back and its sender is told why."""
+        self.ensure_one()
+        batch = self.sudo()
+        _logger.warning("SMS send %s: preparing a chunk failed: %s", batch.id, error, exc_info=True)
+        batch.preparation_failures += 1
+        batch.preparation_error = str(error)[:500]
+        if batch.preparation_failures < PREPARATION_ATTEMPTS:
+            return
+        batch._finish_preparation("canceled")
+        batch.user_id._bus_send(
+            "simple_notification",
+            {
+                "type": "danger",
+                "sticky": True,
+                "title": _("SMS send stopped"),
+                "message": _(
+                    "%(name)s: its SMS could not be prepared (%(error)s); %(count)s were queued, the rest of its "
+                    "credit was given back.",
+                    name=batch.name,
+                    error=batch.preparation_error,
+                    count=batch.prepared_count,
+                ),
+            },
+        )
 
     def _finish_preparation(self, preparation):
         """End the preparation (``prepared`` or ``canceled``): the credit reserved and not used is given back."""

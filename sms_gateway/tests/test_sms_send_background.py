@@ -1,6 +1,8 @@
 """Big sends: the composer records the send and returns, the SMS are prepared in the background in committed
 chunks, resumable, each recipient at most once, the whole cost reserved up front."""
 
+from unittest.mock import patch
+
 import psycopg2
 
 from odoo.exceptions import UserError
@@ -149,6 +151,25 @@ class TestSmsSendBackground(SmsGatewayCase):
         self.assertEqual(self.balance(self.company_a), balance, "everything given back")
         self.env["sms.send.batch"]._cron_prepare()
         self.assertEqual(len(self.sms_of(batch)), 4, "no more preparation after a cancel")
+
+    def test_a_chunk_that_keeps_failing_stops_its_send_and_refunds(self):
+        balance = self.balance(self.company_a)
+        batch, _action = self.send()
+        batch._prepare_next_chunk()
+        Batch = type(self.env["sms.send.batch"])
+        with (
+            patch.object(Batch, "_prepare_next_chunk", side_effect=ValueError("template broken"), autospec=True),
+            mute_logger("odoo.addons.sms_gateway.models.sms_send_batch"),
+        ):
+            self.env["sms.send.batch"]._cron_prepare()
+        batch.invalidate_recordset()
+        self.assertEqual((batch.preparation, batch.preparation_failures), ("canceled", 3), "three tries, then stopped")
+        self.assertEqual(batch.preparation_error, "template broken")
+        self.assertEqual(len(self.sms_of(batch)), 4, "what the first chunk queued stays queued")
+        self.assertEqual(self.balance(self.company_a), balance - 4, "the credit not used is given back")
+        self.env.cr.precommit.run()
+        notified = self.env["bus.bus"].sudo().search([("message", "ilike", "SMS send stopped")])
+        self.assertIn("template broken", notified.message)
 
     def test_refused_before_anything_when_too_big_or_short_of_credit(self):
         self.env["ir.config_parameter"].sudo().set_param("sms_gateway.max_recipients", 11)
