@@ -129,6 +129,19 @@ class ProviderTestCase(BaseCase):
         self.emulator.answer_next(answer)
         self._assert_failed(self._send(), failure_type, contains)
 
+    def _send_with_invalid_middle(self, numbers, contains, prefix="b", body="Hello"):
+        """Send one message per number of ``numbers`` (three), the middle one invalid for the provider: it is
+        refused (sms_number_format, ``contains`` in its message), the other two are sent, each under its own
+        id. Return ``{ref: result}``; the caller checks on its emulator that each valid number was taken once."""
+        messages = [OutgoingSms(f"{prefix}{i}", number, body) for i, number in enumerate(numbers)]
+        results = {r.ref: r for r in self.provider.send(messages)}
+        first, bad, last = (m.ref for m in messages)
+        self.assertEqual(sorted(results), sorted([first, bad, last]))
+        self._assert_failed_result(results[bad], "sms_number_format", contains)
+        self.assertTrue(results[first].ok and results[last].ok, results)
+        self.assertNotEqual(results[first].provider_id, results[last].provider_id)
+        return results
+
     def _assert_says_credit(self, message):
         """``message`` tells the user the provider account's credit is the problem (in English or French)."""
         self.assertIn("credit", plain_words(message).lower())

@@ -128,12 +128,7 @@ class TestBrevoProvider(ProviderTestCase):
 
     def test_invalid_number_in_batch(self):
         numbers = ["+33612345670", INVALID_NUMBER, "+33612345672"]
-        results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
-        by_ref = {r.ref: r for r in results}
-        self.assertEqual(sorted(by_ref), ["r0", "r1", "r2"])
-        self.assertTrue(by_ref["r0"].ok and by_ref["r2"].ok)
-        self.assertNotEqual(by_ref["r0"].provider_id, by_ref["r2"].provider_id)
-        self._assert_failed_result(by_ref["r1"], "sms_number_format", "Invalid recipient")
+        by_ref = self._send_with_invalid_middle(numbers, "Invalid recipient", prefix="r")
         taken = sorted(m["recipient"] for m in self.emulator.messages.values())
         self.assertEqual(taken, ["33612345670", "33612345672"], "each valid number taken exactly once")
         self.assertEqual(

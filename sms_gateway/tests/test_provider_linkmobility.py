@@ -1,7 +1,6 @@
 import base64
 import urllib.parse
 
-from ..providers.base import OutgoingSms
 from ..providers.linkmobility import LinkMobilityProvider
 from .emulators.base import EmulatorResponse
 from .emulators.linkmobility import INVALID_NUMBER, UNROUTABLE_NUMBER, LinkMobilityEmulator
@@ -114,12 +113,7 @@ class TestLinkMobilityProvider(ProviderTestCase):
     def test_invalid_number_in_batch(self):
         self.emulator.invalid_numbers = {"+33612345671"}
         numbers = ["+33612345670", "+33612345671", "+33612345672"]
-        results = self.provider.send([OutgoingSms(f"r{i}", number, "Hi") for i, number in enumerate(numbers)])
-        by_ref = {r.ref: r for r in results}
-        self.assertEqual(sorted(by_ref), ["r0", "r1", "r2"])
-        self.assertTrue(by_ref["r0"].ok and by_ref["r2"].ok)
-        self.assertNotEqual(by_ref["r0"].provider_id, by_ref["r2"].provider_id)
-        self._assert_failed_result(by_ref["r1"], "sms_number_format", "Invalid destination address")
+        by_ref = self._send_with_invalid_middle(numbers, "Invalid destination address", prefix="r")
         taken = sorted(m["destinationAddress"] for m in self.emulator.messages.values())
         self.assertEqual(taken, ["+33612345670", "+33612345672"], "each valid number taken exactly once")
         self.assertEqual(set(self.emulator.messages), {by_ref["r0"].provider_id, by_ref["r2"].provider_id})

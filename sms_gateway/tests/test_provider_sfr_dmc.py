@@ -97,12 +97,7 @@ class TestSfrDmcProvider(ProviderTestCase):
     def test_invalid_number_in_batch(self):
         self.emulator.invalid_numbers.add("+33611111112")
         numbers = ["+33611111110", "+33611111112", "+33611111114"]
-        messages = [OutgoingSms(f"b{i}", number, "Hello") for i, number in enumerate(numbers)]
-        results = {r.ref: r for r in self.provider.send(messages)}
-        self.assertEqual(sorted(results), ["b0", "b1", "b2"])
-        self._assert_failed_result(results["b1"], "sms_number_format", "Numéro de téléphone invalide")
-        self.assertTrue(results["b0"].ok and results["b2"].ok, results)
-        self.assertNotEqual(results["b0"].provider_id, results["b2"].provider_id)
+        self._send_with_invalid_middle(numbers, "Numéro de téléphone invalide")
         taken = [message["to"] for message in self.emulator.messages.values()]
         self.assertEqual(sorted(taken), ["+33611111110", "+33611111114"], "each valid number taken exactly once")
         self.assertEqual(len(self.emulator.received), 3, "one request per message, none repeated")
