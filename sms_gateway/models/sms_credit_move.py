@@ -252,8 +252,16 @@ class SmsCreditMove(models.Model):
                     balance=available,
                 )
             )
-        move = self._create_reservation(company, {cost: [batch.id]} if cost else {}, batch.name)
-        move.sms_count = batch.valid_count
+        move = self.sudo().create(
+            {
+                "company_id": company.id,
+                "move_type": "consumption",
+                "state": "reserved",
+                "quantity": -cost,
+                "sms_count": batch.valid_count,
+                "reference": batch.name,
+            }
+        )
         batch.sudo().write({"credit_move_id": move.id, "credit_reserved": cost})
         return move
 

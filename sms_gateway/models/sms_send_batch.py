@@ -180,8 +180,12 @@ class SmsSendBatch(models.Model):
         batch = self.sudo()
         values = dict(batch.composer_values or {})
         user = batch.user_id
-        env = self.env(user=user, context={**self.env.context, "lang": values.get("lang") or user.lang})
-        env = env(context={**env.context, "allowed_company_ids": [batch.company_id.id]})
+        context = {
+            **self.env.context,
+            "lang": values.get("lang") or user.lang,
+            "allowed_company_ids": [batch.company_id.id],
+        }
+        env = self.env(user=user, context=context)
         Records = env[batch.res_model]
         chunk = Records.search(
             [*literal_eval(batch.res_domain or "[]"), ("id", ">", batch.prepared_up_to)],

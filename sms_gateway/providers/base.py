@@ -477,9 +477,18 @@ class SmsProvider:
             return None
 
     @staticmethod
-    def _body_excerpt(response, limit=200):
+    def _text(response):
+        """The body as text: UTF-8 when its bytes are UTF-8 (a plain-text answer often gives no charset, which
+        ``requests`` reads as ISO-8859-1 and every accent is mangled), else as ``requests`` decodes it."""
+        try:
+            return response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return response.text or ""
+
+    @classmethod
+    def _body_excerpt(cls, response, limit=200):
         """A short, single-line, tag-free excerpt of the response's body."""
-        text = response.text or ""
+        text = cls._text(response)
         text = re.sub(r"<[^>]*>", " ", text)
         text = " ".join(text.split())
         return text[:limit] + ("..." if len(text) > limit else "")

@@ -79,7 +79,7 @@ class ContactExperienceProvider(SmsProvider, code="contact_experience", label="C
             words = " ".join(str(data.get("message") or "").split())
             return self._refusal(message, words, self._unexpected(response))
         if data is None and "html" not in (response.headers.get("Content-Type") or "").lower():
-            text = " ".join(self._plain_text(response).split())
+            text = " ".join(self._text(response).split())
             if PLAIN_REFUSAL.match(text):
                 # a plain-text KO/ERROR: refused, nothing sent; its words may say why
                 words = PLAIN_REFUSAL.sub("", text, count=1).strip(" :-")
@@ -99,14 +99,6 @@ class ContactExperienceProvider(SmsProvider, code="contact_experience", label="C
                 return self._refusal(message, words, self._unexpected(response))
             return self.failed(message, self._unexpected(response))
         return SendResult(message.ref, provider_id=provider_id)
-
-    @staticmethod
-    def _plain_text(response):
-        """The body as text: UTF-8 unless it does not decode (a plain-text answer often gives no charset)."""
-        try:
-            return response.content.decode("utf-8")
-        except UnicodeDecodeError:
-            return response.text or ""
 
     @staticmethod
     def _first_id(data):

@@ -82,14 +82,6 @@ class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone 
             return None
         return value if IDENTIFIER_RE.match(value) else None
 
-    @staticmethod
-    def _plain_text(response):
-        """The body as text: UTF-8 unless it does not decode (a text/plain answer often gives no charset)."""
-        try:
-            return response.content.decode("utf-8")
-        except UnicodeDecodeError:
-            return response.text or ""
-
     def send_one(self, message):
         data = {
             "token": self.config["api_key"].strip(),
@@ -117,7 +109,7 @@ class OrangeProvider(SmsProvider, code="orange", label="Orange Contact Everyone 
             identifier = self._identifier(response)
             if identifier:
                 return SendResult(message.ref, provider_id=identifier)
-            text = " ".join(self._plain_text(response).split())
+            text = " ".join(self._text(response).split())
             if PLAIN_REFUSAL.match(text) and "html" not in (response.headers.get("Content-Type") or "").lower():
                 # a plain-text KO/ERROR: the provider refused the message (nothing sent)
                 return self._refusal(message, response, text[:200])

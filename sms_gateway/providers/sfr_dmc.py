@@ -163,11 +163,7 @@ class SfrDmcProvider(SmsProvider, code="sfr_dmc", label="SFR Business DMC"):
         None when the body is no such refusal."""
         if "html" in (response.headers.get("Content-Type") or "").lower():
             return None
-        try:
-            text = response.content.decode("utf-8")
-        except UnicodeDecodeError:
-            text = response.text or ""
-        text = " ".join(text.split())
+        text = " ".join(cls._text(response).split())
         match = BUFFER_KO_RE.match(text)
         if match:
             code, detail = match.group(1).strip(), (match.group(2) or "").strip()

@@ -336,7 +336,9 @@ class ProviderTestCase(BaseCase):
         carried += request.body.decode("utf-8", "replace")
         self.assertTrue(any(form in carried for form in connector.secret_forms()), "the request carries the secret")
         # where the connector keeps the page's words as far as the secret, they are kept with the secret masked
-        excerpt = connector._body_excerpt(SimpleNamespace(text=self.emulator.last_echo))
+        excerpt = connector._body_excerpt(
+            SimpleNamespace(content=self.emulator.last_echo.encode(), text=self.emulator.last_echo)
+        )
         if any(form in excerpt for form in connector.secret_forms()):
             for result in results:
                 if "400 Bad Request" in result.error_message:
