@@ -2,6 +2,7 @@ import logging
 import threading
 from collections import Counter
 from datetime import timedelta
+from uuid import uuid4
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -9,6 +10,7 @@ from odoo.osv import expression
 
 from odoo.addons.phone_validation.tools import phone_validation
 
+from ..tools.bulk_insert import can_copy_rows, insert_row_copies
 from ..tools.sms_segments import count_sms
 from .sms_credit_move import PENDING_STATES
 
@@ -87,19 +89,49 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        reservation = self._gateway_before_create(vals_list)
+        records = super().create(vals_list)
+        self._gateway_after_create(records, reservation)
+        return records
+
+    @api.model
+    def _gateway_create_many(self, vals_list):
+        """``create`` for the many similar SMS of a big send (same checks, values and credit reservation), the
+        rows after the first inserted as copies of it in one statement (``tools/bulk_insert.py``)."""
+        for vals in vals_list:
+            vals.setdefault("uuid", uuid4().hex)  # the one default that differs per row
+        reservation = self._gateway_before_create(vals_list)
+        keys = {key for vals in vals_list for key in vals}
+        # a key some values lack (an error message, a credit move) is empty there, unless its field has a default
+        partial = {key for vals in vals_list for key in keys - vals.keys()}
+        complete = all(key in self._fields and not self._fields[key].default for key in partial)
+        rows = [{key: vals.get(key, False) for key in keys} for vals in vals_list] if complete else []
+        varied = [key for key in keys if any(row[key] != rows[0][key] for row in rows)] if rows else []
+        if len(vals_list) < 2 or not varied or not can_copy_rows(self, varied):
+            records = super().create(vals_list)
+        else:
+            template = super().create(vals_list[:1])
+            copies = insert_row_copies(template, [{key: row[key] for key in varied} for row in rows[1:]])
+            records = template + copies
+        self._gateway_after_create(records, reservation)
+        return records
+
+    @api.model
+    def _gateway_before_create(self, vals_list):
+        """Company, account, number, segments and origin in the values, and their credit reserved: the rows
+        are inserted charged (or refused), never updated right after."""
         self._sms_check_send_rights()
         batch_id = self.env.context.get("sms_send_batch_id")  # set by the composer around its send
         if batch_id:
             for vals in vals_list:
                 vals.setdefault("send_batch_id", batch_id)
         self._gateway_prepare_vals(vals_list)
-        # credit reserved in the values: the rows are inserted charged (or refused), never updated right after
-        Move = self.env["sms.credit.move"]
-        reservation = Move._reserve_sms_vals(vals_list)
-        records = super().create(vals_list)
+        return self.env["sms.credit.move"]._reserve_sms_vals(vals_list)
+
+    @api.model
+    def _gateway_after_create(self, records, reservation):
         if reservation:
-            Move._reserve_sms_created(records, reservation)
-        return records
+            self.env["sms.credit.move"]._reserve_sms_created(records, reservation)
 
     def action_set_canceled(self):
         """Cancel; the credit of the SMS that were still waiting in the queue is given back."""

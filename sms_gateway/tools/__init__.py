@@ -1,1 +1,1 @@
-from . import locking, sms_segments
+from . import bulk_insert, locking, sms_segments

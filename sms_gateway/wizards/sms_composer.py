@@ -686,6 +686,13 @@ class SmsComposer(models.TransientModel):
             }
         return result
 
+    def _action_send_sms_mass(self, records=None):
+        if not self.sms_gateway_active:
+            return super()._action_send_sms_mass(records)
+        records = records if records is not None else self._get_records()
+        # the chatter logs of a mass send written set-based (mail.thread._message_log_batch, ours)
+        return super()._action_send_sms_mass(records.with_context(sms_gateway_log_copies=True))
+
     def _prepare_mass_sms(self, records, sms_record_values):
         if not self.sms_gateway_active:
             return super()._prepare_mass_sms(records, sms_record_values)
@@ -700,7 +707,7 @@ class SmsComposer(models.TransientModel):
         if self.env.context.get("sms_gateway_prepaid_send"):
             self._sms_gateway_skip_sent_numbers(vals_list, self.env.context["sms_gateway_prepaid_send"])
         for chunk in split_every(CREATE_CHUNK, vals_list, list):
-            created = Sms.create(chunk)
+            created = Sms._gateway_create_many(chunk)
             sms_ids.extend(created.ids)
             created.flush_recordset()
             created.invalidate_recordset()
