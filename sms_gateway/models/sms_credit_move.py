@@ -370,11 +370,22 @@ class SmsCreditMove(models.Model):
     def _alert_managers(self, sms):
         """After ``sms`` were reserved: refusals for lack of credit and a low balance reach the SMS managers
         (once, see ``res.company``)."""
-        gateway_sms = sms.filtered("gateway_account_id")
-        refused = gateway_sms.filtered(lambda s: s.failure_type == "sms_credit")
-        for company, company_refused in refused.grouped("company_id").items():
-            company._sms_notify_credit_shortage(len(company_refused))
-        gateway_sms.filtered("credit_charged").company_id._sms_check_low_balance()
+        if not sms:
+            return
+        # one aggregate, not the fields of every SMS: a big send's copied rows are not in the cache
+        sms.flush_recordset(["gateway_account_id", "failure_type", "credit_charged", "company_id"])
+        self.env.cr.execute(
+            """SELECT company_id, COUNT(*) FILTER (WHERE failure_type = 'sms_credit'), BOOL_OR(credit_charged > 0)
+                 FROM sms_sms WHERE id = ANY(%s) AND gateway_account_id IS NOT NULL GROUP BY company_id""",
+            (list(sms._ids),),
+        )
+        charged_company_ids = []
+        for company_id, refused_count, charged in self.env.cr.fetchall():
+            if refused_count:
+                self.env["res.company"].browse(company_id)._sms_notify_credit_shortage(refused_count)
+            if charged:
+                charged_company_ids.append(company_id)
+        self.env["res.company"].browse(charged_company_ids)._sms_check_low_balance()
 
     # ------------------------------------------------------------------
     # Settle and refund (when the provider answered)
