@@ -63,6 +63,9 @@ class SmsSendBatch(models.Model):
     preparation_failures = fields.Integer("Failed preparation attempts", readonly=True, copy=False)
     preparation_error = fields.Char("Preparation error", readonly=True, copy=False)
     done_notified = fields.Boolean("Sender told it is over", readonly=True, copy=False)
+    scheduled_at = fields.Datetime(
+        "Scheduled for", readonly=True, copy=False, help="A scheduled send is prepared and sent from this time on."
+    )
     sms_count = fields.Integer("SMS count", compute="_compute_progress")
     queued_count = fields.Integer("Queued", compute="_compute_progress")
     sent_count = fields.Integer("Sent", compute="_compute_progress")
@@ -70,7 +73,13 @@ class SmsSendBatch(models.Model):
     progress = fields.Float("Progress (%)", compute="_compute_progress")
     remaining_count = fields.Integer("Remaining", compute="_compute_progress")
     state = fields.Selection(
-        [("preparing", "Preparing"), ("queued", "Sending"), ("done", "Done"), ("canceled", "Canceled")],
+        [
+            ("scheduled", "Scheduled"),
+            ("preparing", "Preparing"),
+            ("queued", "Sending"),
+            ("done", "Done"),
+            ("canceled", "Canceled"),
+        ],
         "Status",
         compute="_compute_progress",
         search="_search_state",
@@ -78,6 +87,7 @@ class SmsSendBatch(models.Model):
 
     def _compute_progress(self):
         counts = {}
+        now = fields.Datetime.now()
         if self.ids:
             groups = (
                 self.env["sms.sms"]
@@ -97,7 +107,7 @@ class SmsSendBatch(models.Model):
             batch.remaining_count = expected - batch.sent_count - batch.failed_count
             batch.progress = 100.0 * (expected - batch.remaining_count) / expected if expected else 100.0
             if batch.preparation == "preparing":
-                batch.state = "preparing"
+                batch.state = "scheduled" if batch.scheduled_at and batch.scheduled_at > now else "preparing"
             elif batch.queued_count:
                 batch.state = "queued"
             else:
@@ -109,8 +119,10 @@ class SmsSendBatch(models.Model):
             raise NotImplementedError(_("Unsupported search on the send status."))
         queued = self.env["sms.sms"].sudo()._search([("state", "in", QUEUED_STATES), ("send_batch_id", "!=", False)])
         with_queue = [("sms_ids", "any", [("id", "in", queued)])]
+        later = ["&", ("scheduled_at", "!=", False), ("scheduled_at", ">", fields.Datetime.now())]
         domains = {
-            "preparing": [("preparation", "=", "preparing")],
+            "scheduled": [("preparation", "=", "preparing"), *later],
+            "preparing": [("preparation", "=", "preparing"), "!", *later],
             "queued": [("preparation", "!=", "preparing"), *with_queue],
             "done": [("preparation", "=", "prepared"), "!", *with_queue],
             "canceled": [("preparation", "=", "canceled"), "!", *with_queue],
@@ -168,7 +180,9 @@ class SmsSendBatch(models.Model):
         self.flush_model(["preparation"])
         self.env.cr.execute(
             """SELECT id FROM sms_send_batch WHERE preparation = 'preparing'
-                ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED"""
+                  AND (scheduled_at IS NULL OR scheduled_at <= %s)
+                ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED""",
+            (fields.Datetime.now(),),  # a scheduled send waits for its time
         )
         row = self.env.cr.fetchone()
         return self.browse(row[0]) if row else self.browse()
@@ -213,6 +227,7 @@ class SmsSendBatch(models.Model):
                         "mass_keep_log": values.get("mass_keep_log", True),
                         "mass_use_blacklist": values.get("mass_use_blacklist", True),
                         "number_field_name": values.get("number_field_name") or False,
+                        "sms_kind": values.get("sms_kind") or "marketing",
                     }
                 )
             )
