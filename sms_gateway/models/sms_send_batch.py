@@ -4,6 +4,8 @@ import time
 from ast import literal_eval
 from datetime import timedelta
 
+from psycopg2.errors import TransactionRollbackError
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
@@ -248,6 +250,11 @@ class SmsSendBatch(models.Model):
         row; then the send stops, the credit it did not use is given back and its sender is told why."""
         self.ensure_one()
         batch = self.sudo()
+        if isinstance(error, TransactionRollbackError):
+            # a concurrent send of the company (credit lock, cap per recipient): the chunk is simply tried
+            # again on a fresh snapshot, it is not a failure of this send
+            _logger.info("SMS send %s: chunk met a concurrent send, tried again", batch.id)
+            return
         _logger.warning("SMS send %s: preparing a chunk failed: %s", batch.id, error, exc_info=True)
         batch.preparation_failures += 1
         batch.preparation_error = str(error)[:500]

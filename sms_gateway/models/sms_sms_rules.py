@@ -53,12 +53,13 @@ class SmsSms(models.Model):
                 WHERE pseudonymized IS NOT TRUE"""
         )
 
-    @api.depends("failure_type", "error_message", "state", "window_opens_at")
+    @api.depends("failure_type", "error_message", "state", "window_opens_at", "next_try_date")
     def _compute_error_display(self):
         super()._compute_error_display()
         now = fields.Datetime.now()
         for sms in self:
-            if sms.state == "outgoing" and sms.window_opens_at and sms.window_opens_at > now:
+            waiting = sms.window_opens_at and sms.window_opens_at == sms.next_try_date  # a resend clears the latter
+            if sms.state == "outgoing" and waiting and sms.window_opens_at > now:
                 sms.error_display = _(
                     "Waiting for the sending window (%(opening)s)", opening=sms._gateway_format_opening()
                 )
@@ -82,7 +83,7 @@ class SmsSms(models.Model):
             if not vals.get("gateway_account_id"):
                 continue
             vals.setdefault("sms_kind", default_kind)
-            if vals.get("state", "outgoing") == "outgoing" and vals.get("company_id"):
+            if vals.get("company_id"):
                 by_company.setdefault(vals["company_id"], []).append(vals)
         if not by_company:
             return
@@ -90,7 +91,9 @@ class SmsSms(models.Model):
         for company_id, company_vals in by_company.items():
             company = self.env["res.company"].sudo().browse(company_id)
             if company.sms_cap_per_day or company.sms_cap_per_week:
-                self._gateway_apply_cap(company, company_vals, now)
+                self._gateway_apply_cap(
+                    company, [vals for vals in company_vals if vals.get("state", "outgoing") == "outgoing"], now
+                )
             if company.sms_window_enabled:
                 self._gateway_apply_window(company, company_vals, now)
 
@@ -113,15 +116,12 @@ class SmsSms(models.Model):
         opening = self._gateway_window_opening(company, now)
         if not opening:
             return
-        waiting = [
-            vals
-            for vals in vals_list
-            if vals.get("state", "outgoing") == "outgoing"
-            and (vals["sms_kind"] == "marketing" or company.sms_window_scope == "all")
-        ]
+        # the SMS not queued (canceled, refused) get the same dates: the rows of a big send then differ in
+        # fewer columns (tools/bulk_insert.py copies what differs), and a resend clears them
+        waiting = [vals for vals in vals_list if vals["sms_kind"] == "marketing" or company.sms_window_scope == "all"]
         for vals in waiting:
             vals.update(next_try_date=opening, window_opens_at=opening)
-        if waiting:
+        if any(vals.get("state", "outgoing") == "outgoing" for vals in waiting):
             self._gateway_trigger_cron(at=opening)  # the queue wakes at the opening
 
     @api.model
@@ -182,6 +182,22 @@ class SmsSms(models.Model):
             vals.update(state="canceled", failure_type="sms_recipient_cap", error_message=message)
         if kept:
             self.env["sms.credit.move"]._lock_credit(company)
+
+    @api.model
+    def _gateway_demo_night_send(self, partner_id):
+        """Demo data: a marketing SMS queued on a Friday at 23:00 (Paris), waiting for Monday 08:00."""
+        company = self.env.ref("base.main_company")
+        partner = self.env["res.partner"].browse(partner_id)
+        today = fields.Date.context_today(self.with_context(tz="Europe/Paris"))
+        friday = today + timedelta(days=(4 - today.weekday()) % 7 or 7)
+        night = day_and_week_start(fields.Datetime.to_datetime(friday), "Europe/Paris")[0] + timedelta(hours=23)
+        opening = self._gateway_window_opening(company, night)
+        sms = self.with_context(sms_kind="marketing", sms_origin=_("Demo: marketing send at 23:00")).create(
+            {"number": partner.mobile, "partner_id": partner.id, "body": "Soldes d'hiver : -20 % ce week-end !"}
+        )
+        if opening:
+            sms.write({"next_try_date": opening, "window_opens_at": opening})
+        return sms
 
     # ------------------------------------------------------------------
     # History pseudonymised after the company's period (deleted later by _gc_gateway_history)

@@ -127,7 +127,9 @@ class TestSendingRules(SmsGatewayCase):
                 "Waiting for the sending window (Mon 08:00)",
             )
             cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
-            triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id), ("call_at", "=", MONDAY_08H)])
+            triggers = (
+                self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id), ("call_at", "=", MONDAY_08H)])
+            )
             self.assertTrue(triggers, "the queue wakes at the opening")
             self.run_queue()
             self.assertEqual(set(sms.mapped("state")), {"outgoing"}, "not claimed at night")
@@ -144,13 +146,18 @@ class TestSendingRules(SmsGatewayCase):
             self.assertEqual(reminder.sms_kind, "functional")
             self.assertFalse(reminder.next_try_date)
             # an automated action sends functional SMS to a list
-            composer = self.env["sms.composer"].with_user(self.user_a).with_context(
-                active_model="res.partner",
-                active_ids=self.partner_c.ids,
-                default_composition_mode="mass",
-                default_res_ids=self.partner_c.ids,
-                sms_gateway_automated=True,
-            ).create({"body": "Rappel : votre rendez-vous demain"})
+            composer = (
+                self.env["sms.composer"]
+                .with_user(self.user_a)
+                .with_context(
+                    active_model="res.partner",
+                    active_ids=self.partner_c.ids,
+                    default_composition_mode="mass",
+                    default_res_ids=self.partner_c.ids,
+                    sms_gateway_automated=True,
+                )
+                .create({"body": "Rappel : votre rendez-vous demain"})
+            )
             self.assertEqual(composer.sms_kind, "functional")
             composer._action_send_sms()
             self.assertFalse(self.sms_of(self.partner_c).next_try_date)
@@ -187,12 +194,16 @@ class TestSendingRules(SmsGatewayCase):
         self.company_a.sms_cap_per_day = 2
         balance = self.balance(self.company_a)
         first = self.queue_sms(self.company_a, "+33612345678")
-        second = self.env["sms.sms"].sudo().create(
-            [
-                {"number": "+33612345678", "body": "Deux", "company_id": self.company_a.id},
-                {"number": "+33612345678", "body": "Trois", "company_id": self.company_a.id},
-                {"number": "+33698765432", "body": "Autre", "company_id": self.company_a.id},
-            ]
+        second = (
+            self.env["sms.sms"]
+            .sudo()
+            .create(
+                [
+                    {"number": "+33612345678", "body": "Deux", "company_id": self.company_a.id},
+                    {"number": "+33612345678", "body": "Trois", "company_id": self.company_a.id},
+                    {"number": "+33698765432", "body": "Autre", "company_id": self.company_a.id},
+                ]
+            )
         )
         self.assertEqual(first.state, "outgoing")
         self.assertEqual(second.mapped("state"), ["outgoing", "canceled", "outgoing"])
@@ -221,9 +232,7 @@ class TestSendingRules(SmsGatewayCase):
         self.assertEqual(self.queue_sms(self.company_a, "+33612345678").state, "outgoing")
         over = self.queue_sms(self.company_a, "+33612345678")
         self.assertEqual(over.state, "canceled")
-        self.assertEqual(
-            over.error_message, "Not sent: this number already received 2 SMS this week, the limit is 2"
-        )
+        self.assertEqual(over.error_message, "Not sent: this number already received 2 SMS this week, the limit is 2")
 
     def test_cap_counted_in_recap_then_applied(self):
         self.company_a.sms_cap_per_day = 1
@@ -290,7 +299,9 @@ class TestSendingRules(SmsGatewayCase):
 
     def test_scheduled_send_cancelled_refunded(self):
         balance = self.balance(self.company_a)
-        composer = self.composer(self.partner_a | self.partner_c, sms_send_at=fields.Datetime.now() + timedelta(hours=3))
+        composer = self.composer(
+            self.partner_a | self.partner_c, sms_send_at=fields.Datetime.now() + timedelta(hours=3)
+        )
         composer.action_send_sms()
         batch = composer.sms_send_batch_id.with_user(self.user_a)
         self.assertEqual(self.balance(self.company_a), balance - 2)
@@ -333,8 +344,10 @@ class TestSendingRules(SmsGatewayCase):
     def test_pseudonymized_then_deleted_ledger_intact(self):
         self.partner_a.with_user(self.user_a)._message_sms("Votre dossier est prêt", sms_numbers=["+33612345678"])
         self.env.flush_all()
-        notification = self.env["mail.notification"].sudo().search(
-            [("notification_type", "=", "sms"), ("sms_number", "=", "+33612345678")]
+        notification = (
+            self.env["mail.notification"]
+            .sudo()
+            .search([("notification_type", "=", "sms"), ("sms_number", "=", "+33612345678")])
         )
         sms = self.env["sms.sms"].sudo().browse(notification.sms_id_int)
         self.assertTrue(sms.mail_message_id)
@@ -439,7 +452,5 @@ class TestCapConcurrency(TransactionCase):
         self.assertEqual((outcome["state"], outcome["failure_type"]), ("canceled", "sms_recipient_cap"))
         self.assertGreater(outcome["attempts"], 1, "retried on a fresh snapshot")
         with self.cursor() as cr:
-            cr.execute(
-                "SELECT COUNT(*) FROM sms_sms WHERE company_id = %s AND state = 'outgoing'", (self.company_id,)
-            )
+            cr.execute("SELECT COUNT(*) FROM sms_sms WHERE company_id = %s AND state = 'outgoing'", (self.company_id,))
             self.assertEqual(cr.fetchone()[0], 1)

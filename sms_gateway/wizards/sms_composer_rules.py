@@ -54,7 +54,12 @@ class SmsComposer(models.TransientModel):
             if composer.sms_gateway_active:
                 leaves_at = composer.sms_send_at if composer.sms_send_at and composer.sms_send_at > now else now
                 if leaves_at > now:
-                    lines.append(_("Scheduled: it will be sent on %(date)s.", date=format_datetime(self.env, leaves_at, dt_format=DATE_FORMAT)))
+                    lines.append(
+                        _(
+                            "Scheduled: it will be sent on %(date)s.",
+                            date=format_datetime(self.env, leaves_at, dt_format=DATE_FORMAT),
+                        )
+                    )
                 opening = Sms._gateway_window_opening(company, leaves_at, composer.sms_kind or "functional")
                 if opening:
                     lines.append(
