@@ -10,4 +10,5 @@ from . import (
     sms_sms,
     sms_sms_delivery,
     sms_sms_dispatch,
+    sms_sms_rules,
 )

@@ -2,7 +2,10 @@ import logging
 
 from markupsafe import Markup
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 from ..tools.locking import write_apart
 
@@ -23,7 +26,9 @@ class ResCompany(models.Model):
         "Low SMS balance alert", help="SMS managers are alerted once when the balance falls below this number."
     )
     sms_history_retention_days = fields.Integer(
-        "Keep SMS history (days)", help="Older SMS are deleted by a daily cleanup. 0 keeps them forever."
+        "Keep SMS history (days)",
+        default=730,
+        help="Older SMS are deleted by a daily cleanup. 0 keeps them forever.",
     )
     # Composer settings (Send SMS recap)
     sms_max_length = fields.Integer(
@@ -57,6 +62,69 @@ class ResCompany(models.Model):
         copy=False,
         help="Day the SMS managers were last told that SMS were refused for insufficient credit.",
     )
+
+    # Sending rules (models/sms_sms_rules.py): sending window, cap per recipient, pseudonymised history
+    sms_window_enabled = fields.Boolean(
+        "Sending window for marketing SMS",
+        help="Marketing SMS (mass sends) queued outside the window wait for its next opening.",
+    )
+    sms_window_start = fields.Float("Window opens at", default=8.0)
+    sms_window_end = fields.Float("Window closes at", default=22.0)
+    sms_window_days = fields.Selection(
+        [("mon_fri", "Monday to Friday"), ("mon_sat", "Monday to Saturday"), ("every_day", "Every day")],
+        "Sending days",
+        default="mon_fri",
+        required=True,
+    )
+    sms_window_holidays = fields.Boolean(
+        "No marketing SMS on French public holidays",
+        default=True,
+        help="Including Easter Monday, Ascension and Whit Monday, computed for every year.",
+    )
+    sms_window_tz = fields.Selection(_tz_get, "Window time zone", default="Europe/Paris", required=True)
+    sms_window_scope = fields.Selection(
+        [("marketing", "Marketing SMS only"), ("all", "Every SMS")],
+        "SMS that wait for the window",
+        default="marketing",
+        required=True,
+        help="Functional SMS (automated reminders, one-to-one sends, API calls marked functional) are exempt "
+        "unless every SMS must wait.",
+    )
+    sms_mass_kind = fields.Selection(
+        [("marketing", "Marketing"), ("functional", "Functional")],
+        "Mass sends are",
+        default="marketing",
+        required=True,
+        help="The kind the composer proposes for a send to a list of recipients (the sender can change it).",
+    )
+    sms_cap_per_day = fields.Integer(
+        "SMS per number per day",
+        help="At most this many SMS to the same number per day, every origin counted. 0: no limit.",
+    )
+    sms_cap_per_week = fields.Integer(
+        "SMS per number per week",
+        help="At most this many SMS to the same number per week (Monday to Sunday), every origin counted. 0: no limit.",
+    )
+    sms_pseudonymize_days = fields.Integer(
+        "Pseudonymise SMS after (days)",
+        default=183,
+        help="Older SMS keep their company, account, origin, segments, cost and state, but lose their number "
+        "(masked), text and contact. 0: never.",
+    )
+
+    @api.constrains("sms_window_start", "sms_window_end", "sms_cap_per_day", "sms_cap_per_week")
+    def _check_sms_sending_rules(self):
+        for company in self:
+            if not (0 <= company.sms_window_start < company.sms_window_end <= 24):
+                raise ValidationError(_("The sending window must open before it closes, between 00:00 and 24:00."))
+            if company.sms_cap_per_day < 0 or company.sms_cap_per_week < 0:
+                raise ValidationError(_("A cap per recipient cannot be negative."))
+
+    @api.constrains("sms_pseudonymize_days", "sms_history_retention_days")
+    def _check_sms_pseudonymize_days(self):
+        for company in self:
+            if company.sms_pseudonymize_days < 0 or company.sms_history_retention_days < 0:
+                raise ValidationError(_("History periods cannot be negative."))
 
     def _compute_sms_credit_balance(self):
         balances, reserved = self.env["sms.credit.move"]._balances(self)

@@ -22,6 +22,18 @@ class ResConfigSettings(models.TransientModel):
     sms_optout_mention = fields.Char(related="company_id.sms_optout_mention", readonly=False)
     sms_replace_accents = fields.Boolean(related="company_id.sms_replace_accents", readonly=False)
     sms_forbid_admin = fields.Boolean(related="company_id.sms_forbid_admin", readonly=False)
+    # Sending rules
+    sms_window_enabled = fields.Boolean(related="company_id.sms_window_enabled", readonly=False)
+    sms_window_start = fields.Float(related="company_id.sms_window_start", readonly=False)
+    sms_window_end = fields.Float(related="company_id.sms_window_end", readonly=False)
+    sms_window_days = fields.Selection(related="company_id.sms_window_days", readonly=False)
+    sms_window_holidays = fields.Boolean(related="company_id.sms_window_holidays", readonly=False)
+    sms_window_tz = fields.Selection(related="company_id.sms_window_tz", readonly=False)
+    sms_window_scope = fields.Selection(related="company_id.sms_window_scope", readonly=False)
+    sms_mass_kind = fields.Selection(related="company_id.sms_mass_kind", readonly=False)
+    sms_cap_per_day = fields.Integer(related="company_id.sms_cap_per_day", readonly=False)
+    sms_cap_per_week = fields.Integer(related="company_id.sms_cap_per_week", readonly=False)
+    sms_pseudonymize_days = fields.Integer(related="company_id.sms_pseudonymize_days", readonly=False)
 
     @api.depends("group_sms_user_everyone")
     def _compute_sms_restrict_sending(self):

@@ -140,6 +140,7 @@ class SmsSms(models.Model):
             for vals in vals_list:
                 vals.setdefault("send_batch_id", batch_id)
         self._gateway_prepare_vals(vals_list)
+        self._gateway_apply_sending_rules(vals_list)  # models/sms_sms_rules.py: cap, sending window
         return self.env["sms.credit.move"]._reserve_sms_vals(vals_list)
 
     @api.model

@@ -26,5 +26,6 @@ from . import (
     test_sms_security,
     test_sms_segments,
     test_sms_send_background,
+    test_sms_sending_rules,
     test_sms_tour,
 )

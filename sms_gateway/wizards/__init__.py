@@ -1,1 +1,1 @@
-from . import sms_composer
+from . import sms_composer, sms_composer_rules
