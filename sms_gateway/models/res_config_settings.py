@@ -22,6 +22,12 @@ class ResConfigSettings(models.TransientModel):
     sms_optout_mention = fields.Char(related="company_id.sms_optout_mention", readonly=False)
     sms_replace_accents = fields.Boolean(related="company_id.sms_replace_accents", readonly=False)
     sms_forbid_admin = fields.Boolean(related="company_id.sms_forbid_admin", readonly=False)
+    sms_stop_keywords = fields.Char(related="company_id.sms_stop_keywords", readonly=False)
+    sms_start_keywords = fields.Char(related="company_id.sms_start_keywords", readonly=False)
+    sms_start_allowed = fields.Boolean(related="company_id.sms_start_allowed", readonly=False)
+    sms_optout_confirm = fields.Boolean(related="company_id.sms_optout_confirm", readonly=False)
+    sms_optout_confirm_text = fields.Char(related="company_id.sms_optout_confirm_text", readonly=False)
+    sms_reply_window_days = fields.Integer(related="company_id.sms_reply_window_days", readonly=False)
 
     @api.depends("group_sms_user_everyone")
     def _compute_sms_restrict_sending(self):
