@@ -49,6 +49,33 @@ class ResCompany(models.Model):
         "Forbid sending from the administrator account",
         help="SMS cannot be sent from the shared administrator account, so that every send is traceable to a person.",
     )
+    # Replies and STOP (models/sms_inbound.py)
+    sms_stop_keywords = fields.Char(
+        "SMS stop keywords",
+        default="STOP, STOP SMS, STOPSMS, ARRET, ARRÊT, ARRET SMS, DESABONNER, DÉSABONNER, DESINSCRIRE, UNSUBSCRIBE",
+        help="A reply whose whole text is one of these words (comma-separated; case and accents ignored) "
+        "blacklists the number that sent it.",
+    )
+    sms_start_keywords = fields.Char(
+        "SMS start keywords",
+        default="START, UNSTOP",
+        help="A reply whose whole text is one of these words lifts the opt-out this company's SMS made.",
+    )
+    sms_start_allowed = fields.Boolean(
+        "START lifts an SMS opt-out", default=True, help="A START reply takes the number off the blacklist again."
+    )
+    sms_optout_confirm = fields.Boolean(
+        "Confirm opt-outs by SMS", help="Send one SMS to a number that just opted out (it costs one SMS)."
+    )
+    sms_optout_confirm_text = fields.Char(
+        "Opt-out confirmation text", help="Leave empty for: You will not receive SMS from <company> any more."
+    )
+    sms_reply_window_days = fields.Integer(
+        "SMS reply window (days)",
+        default=30,
+        help="A reply is posted on the record of the last SMS sent to its number from the same account within "
+        "this many days; older or unknown ones go to the SMS Inbox.",
+    )
     sms_low_balance_alerted = fields.Boolean(
         "Low SMS balance alert sent",
         readonly=True,

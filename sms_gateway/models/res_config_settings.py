@@ -34,6 +34,12 @@ class ResConfigSettings(models.TransientModel):
     sms_cap_per_day = fields.Integer(related="company_id.sms_cap_per_day", readonly=False)
     sms_cap_per_week = fields.Integer(related="company_id.sms_cap_per_week", readonly=False)
     sms_pseudonymize_days = fields.Integer(related="company_id.sms_pseudonymize_days", readonly=False)
+    sms_stop_keywords = fields.Char(related="company_id.sms_stop_keywords", readonly=False)
+    sms_start_keywords = fields.Char(related="company_id.sms_start_keywords", readonly=False)
+    sms_start_allowed = fields.Boolean(related="company_id.sms_start_allowed", readonly=False)
+    sms_optout_confirm = fields.Boolean(related="company_id.sms_optout_confirm", readonly=False)
+    sms_optout_confirm_text = fields.Char(related="company_id.sms_optout_confirm_text", readonly=False)
+    sms_reply_window_days = fields.Integer(related="company_id.sms_reply_window_days", readonly=False)
 
     @api.depends("group_sms_user_everyone")
     def _compute_sms_restrict_sending(self):
