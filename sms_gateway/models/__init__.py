@@ -6,8 +6,12 @@ from . import (
     sms_credit_lock,
     sms_credit_move,
     sms_gateway_account,
+    sms_gateway_api_request,
+    sms_gateway_application,
+    sms_gateway_callback,
     sms_send_batch,
     sms_sms,
+    sms_sms_api,
     sms_sms_delivery,
     sms_sms_dispatch,
 )
