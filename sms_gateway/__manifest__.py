@@ -15,7 +15,9 @@
         "security/ir.model.access.csv",
         "security/sms_send_batch_security.xml",
         "security/sms_inbound_security.xml",
+        "security/sms_gateway_api_security.xml",
         "data/ir_cron_data.xml",
+        "data/sms_gateway_api_data.xml",
         "views/sms_gateway_account_views.xml",
         "views/sms_credit_move_views.xml",
         "views/sms_sms_views.xml",
@@ -25,6 +27,7 @@
         "wizards/sms_composer_views.xml",
         "wizards/sms_composer_rules_views.xml",
         "views/sms_gateway_menus.xml",
+        "views/sms_gateway_application_views.xml",
     ],
     "demo": [
         "demo/sms_gateway_demo.xml",

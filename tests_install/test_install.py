@@ -39,6 +39,9 @@ OUR_TABLES = (
     "sms_send_batch",
     "sms_gateway_credit_lock",
     "sms_inbound",
+    "sms_gateway_application",
+    "sms_gateway_api_request",
+    "sms_gateway_callback",
 )
 
 

@@ -1,1 +1,1 @@
-from . import inbound, main
+from . import api, inbound, main

@@ -15,6 +15,7 @@ from . import (
     test_provider_sfr_dmc,
     test_provider_twilio,
     test_provider_vonage,
+    test_sms_api,
     test_sms_automation,
     test_sms_bulk_insert,
     test_sms_composer,
