@@ -18,9 +18,9 @@ Both are measured ``--repeat`` times, alternately, and the best time of each is 
 
 import argparse
 import cProfile
-import pstats
 import json
 import os
+import pstats
 import subprocess
 import sys
 import time
@@ -138,8 +138,10 @@ def worker(args):
                 WHERE send_batch_id = %s GROUP BY 1, 2, 3""",
             (batch.id,),
         )
-        result["sms"] = {f"{state} {failure or ''}{' waiting' if waiting else ''}".strip(): count
-                         for state, failure, waiting, count in cr.fetchall()}
+        result["sms"] = {
+            f"{state} {failure or ''}{' waiting' if waiting else ''}".strip(): count
+            for state, failure, waiting, count in cr.fetchall()
+        }
         cr.rollback()
     print(json.dumps(result))
 
@@ -180,12 +182,14 @@ def main():
         measure(args, "setup")
         # a history that has been there a while has been vacuumed (index-only scans for the cap's counts)
         subprocess.run(["psql", "-q", "-d", args.db, "-c", "VACUUM ANALYZE sms_sms"], env=env, check=True)
-        print(f"scratch database {args.db}: {args.n:,} contacts and their SMS history in "
-              f"{time.perf_counter() - start:.0f} s")
+        print(
+            f"scratch database {args.db}: {args.n:,} contacts and their SMS history in "
+            f"{time.perf_counter() - start:.0f} s"
+        )
         runs = {"plain": [], "rules": []}
         for _index in range(max(args.repeat, 1)):
-            for name in runs:
-                runs[name].append(measure(args, name))
+            for name, results in runs.items():
+                results.append(measure(args, name))
     finally:
         if not args.keep_db:
             subprocess.run(["dropdb", "--if-exists", args.db], env=env, check=False)
@@ -193,8 +197,10 @@ def main():
     print()
     for name, result in best.items():
         times = ", ".join(f"{r['queue_s']:.2f}" for r in runs[name])
-        print(f"{name:6} {result['recipients']:,} recipients: queued end to end in {result['queue_s']:.2f} s "
-              f"(runs: {times}); recap counted {result['recap_cap_count']:,} over the cap")
+        print(
+            f"{name:6} {result['recipients']:,} recipients: queued end to end in {result['queue_s']:.2f} s "
+            f"(runs: {times}); recap counted {result['recap_cap_count']:,} over the cap"
+        )
         for state, count in sorted(best[name]["sms"].items()):
             print(f"         {state:40} {count:>8,}")
     ratio = best["rules"]["queue_s"] / best["plain"]["queue_s"]

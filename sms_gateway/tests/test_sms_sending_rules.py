@@ -266,6 +266,25 @@ class TestSendingRules(SmsGatewayCase):
         self.assertEqual(by_partner[self.partner_c].credit_charged, 0)
         self.assertEqual(batch.credit_total, 1, "the unused reservation was given back")
 
+    def test_concurrent_send_is_not_a_preparation_failure(self):
+        self.env["ir.config_parameter"].sudo().set_param("sms_gateway.background_send_threshold", 1)
+        composer = self.composer(self.partner_a | self.partner_c)
+        composer.action_send_sms()
+        batch = composer.sms_send_batch_id.sudo()
+        batch._preparation_failed(SerializationFailure("could not serialize access due to concurrent update"))
+        self.assertEqual((batch.preparation_failures, batch.preparation), (0, "preparing"), "tried again")
+        batch._preparation_failed(ValueError("broken template"))
+        self.assertEqual(batch.preparation_failures, 1)
+
+    def test_sender_may_send_functional_at_night(self):
+        self.company_a.sms_window_enabled = True
+        with freeze_time(FRIDAY_23H):
+            composer = self.composer(self.partner_c, sms_kind="functional")
+            self.assertFalse(composer.sms_rules_recap)
+            composer.action_send_sms()
+            sms = self.sms_of(self.partner_c)
+            self.assertEqual((sms.sms_kind, sms.next_try_date), ("functional", False))
+
     # ------------------------------------------------------------
     # Scheduled sends
     # ------------------------------------------------------------
