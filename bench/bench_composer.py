@@ -131,6 +131,10 @@ def worker(args):
             cr.commit()
             print(json.dumps({"setup": True}))
             return
+        if args.worker == "prepare":
+            prepare(env, args, result)
+            print(json.dumps(result))
+            return
         admin = env.ref("base.user_admin")
         env = api.Environment(cr, admin.id, {"lang": "en_US", "tz": "UTC"})
         partners = env["res.partner"].search([("name", "=like", "Bench %")], order="id")
@@ -162,19 +166,16 @@ def worker(args):
         env.flush_all()
         result["send_s"] = time.perf_counter() - start  # the user's request
         batch = composer.sms_send_batch_id if "sms_send_batch_id" in composer else None
+        result["queue_s"] = result["send_s"]
+        result["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the request's
         if batch and batch.preparation == "preparing":
-            # the background job, chunk after chunk as the cron runs it (without its commits: rolled back)
-            profiler = cProfile.Profile() if args.profile else None
-            if profiler:
-                profiler.enable()
-            while batch.preparation == "preparing":
-                batch._prepare_next_chunk()
-                env.flush_all()
-                env.invalidate_all()
-            if profiler:
-                profiler.disable()
-                pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
-        result["queue_s"] = time.perf_counter() - start  # the SMS queued, end to end
+            # the background job runs in another process (a cron worker): the send is committed for it, and
+            # deleted again once it has measured (every run sees the same database)
+            result["batch_id"] = batch.id
+            cr.commit()
+            print(json.dumps(result))
+            return
+
         cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing'")
         result["queued"] = cr.fetchone()[0]
         cr.rollback()
@@ -182,19 +183,59 @@ def worker(args):
     print(json.dumps(result))
 
 
-def measure(args, name, n, select_all=False):
+def prepare(env, args, result):
+    """The background preparation of send ``args.batch_id``, chunk after chunk as the cron runs it (without its
+    commits: rolled back), in this process alone; then the send and its reservation are deleted."""
+    cr = env.cr
+    batch = env["sms.send.batch"].browse(args.batch_id)
+    profiler = cProfile.Profile() if args.profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    while batch.preparation == "preparing":
+        batch._prepare_next_chunk()
+        env.flush_all()
+        env.invalidate_all()
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    result["prepare_s"] = time.perf_counter() - start
+    cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing'")
+    result["queued"] = cr.fetchone()[0]
+    result["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cr.rollback()
+    cr.execute("SELECT credit_move_id FROM sms_send_batch WHERE id = %s", (args.batch_id,))
+    move_id = cr.fetchone()[0]
+    cr.execute("DELETE FROM sms_send_batch WHERE id = %s", (args.batch_id,))
+    cr.execute("DELETE FROM sms_credit_move WHERE id = %s", (move_id,))
+    cr.commit()
+
+
+def measure(args, name, n, select_all=False, batch_id=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--db", args.db, "--n", str(n)]
+    if batch_id:
+        cmd += ["--batch-id", str(batch_id)]
     cmd += ["--db-host", args.db_host, "--addons-path", args.addons_path]
     if select_all:
         cmd.append("--select-all")
-    if args.profile and name == "ours":
+    if args.profile and name == "prepare":
         cmd.append("--profile")
     process = subprocess.run(cmd, check=False, capture_output=True, text=True)
     if process.returncode:
         sys.exit(f"{name} measure failed:\n{process.stderr[-3000:]}")
-    if args.profile and name == "ours":
+    if args.profile and name == "prepare":
         print(process.stderr[-12000:])
-    return json.loads(process.stdout.strip().splitlines()[-1])
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    if name == "ours" and result.get("batch_id"):
+        # what the user waited for, then the cron worker's part; the peak memory is the preparing process's
+        prepared = measure(args, "prepare", n, batch_id=result["batch_id"])
+        result.update(
+            queue_s=result["send_s"] + prepared["prepare_s"],
+            queued=prepared["queued"],
+            request_rss_peak_mb=result["rss_peak_mb"],
+            rss_peak_mb=prepared["rss_peak_mb"],
+        )
+    return result
 
 
 def measure_best(args, name, n):
@@ -221,6 +262,7 @@ def main():
     parser.add_argument("--addons-path", default=None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--select-all", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-id", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help="profile the background preparation (on stderr)")
     parser.add_argument(
         "--big-n",
@@ -260,16 +302,18 @@ def main():
         ("(c) queued, end to end (s)", "queue_s", "{:.2f}"),
         ("SMS queued", "queued", "{:,}"),
         ("peak memory (MB)", "rss_peak_mb", "{:.0f}"),
+        ("  of the request (MB)", "request_rss_peak_mb", "{:.0f}"),
     ]
     print()
     header = f"{'':24}{'stock ' + format(args.stock_n, ','):>16}{'ours ' + format(args.stock_n, ','):>16}"
     print(header + f"{'ratio':>8}{'ours ' + format(args.n, ',') + ' (all)':>22}")
     for label, key, fmt in rows:
         ratio = ours[key] / stock[key] if stock.get(key) else float("nan")
-        print(
-            f"{label:24}{fmt.format(stock[key]):>16}{fmt.format(ours[key]):>16}{ratio:>8.2f}"
-            f"{fmt.format(ours_all[key]):>22}"
-        )
+
+        def cell(result, key=key, fmt=fmt):
+            return fmt.format(result[key]) if key in result else "-"
+
+        print(f"{label:24}{cell(stock):>16}{cell(ours):>16}{ratio:>8.2f}{cell(ours_all):>22}")
     queue_ratio = ours["queue_s"] / stock["queue_s"]
     memory_ratio = ours["rss_peak_mb"] / stock["rss_peak_mb"]
 
@@ -310,7 +354,8 @@ def main():
     if ours_big:
         print(
             f"ours at {args.big_n:,}: queued {ours_big['queued']:,} in {ours_big['queue_s']:.1f} s "
-            f"(send request {ours_big['send_s']:.2f} s), peak memory {ours_big['rss_peak_mb']:.0f} MB "
+            f"(send request {ours_big['send_s']:.2f} s, peak {ours_big.get('request_rss_peak_mb', 0):.0f} MB), "
+            f"peak memory of the preparation {ours_big['rss_peak_mb']:.0f} MB "
             f"(target: no higher than at {args.n:,}, {ours_all['rss_peak_mb']:.0f} MB: "
             f"{verdict(ours_big['rss_peak_mb'] <= ours_all['rss_peak_mb'] * 1.05)})"
         )

@@ -63,9 +63,8 @@ class SmsSms(models.Model):
     attempt_count = fields.Integer("Attempts", readonly=True, copy=False)
     next_try_date = fields.Datetime("Next try", readonly=True, copy=False)
     claimed_at = fields.Datetime("Sending started", readonly=True, copy=False)
-    send_batch_id = fields.Many2one(
-        "sms.send.batch", "Send", readonly=True, index="btree_not_null", ondelete="set null", copy=False
-    )
+    # indexed by the unique (send, recipient) constraint and by sms_sms_gateway_send_number_index (init)
+    send_batch_id = fields.Many2one("sms.send.batch", "Send", readonly=True, ondelete="set null", copy=False)
     send_res_id = fields.Integer("Recipient record", readonly=True, copy=False)
 
     _sql_constraints = [

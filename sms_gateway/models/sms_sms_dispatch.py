@@ -36,6 +36,13 @@ class SmsSms(models.Model):
             """CREATE INDEX IF NOT EXISTS sms_sms_gateway_process_index ON sms_sms (claimed_at)
                 WHERE state = 'process' AND gateway_account_id IS NOT NULL"""
         )
+        # a send prepared in chunks looks up the numbers its earlier chunks queued (one probe per number, not a
+        # scan of the send's SMS per chunk); it also serves every "SMS of this send" query
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS sms_sms_gateway_send_number_index ON sms_sms (send_batch_id, number)
+                WHERE send_batch_id IS NOT NULL"""
+        )
+        self.env.cr.execute("DROP INDEX IF EXISTS sms_sms__send_batch_id_index")  # before 18.0.1.3.0
         # the ledger's "does this reservation still wait for the provider?" probe (sms.credit.move._settle_sms):
         # without it every batch scans all the SMS of a reservation shared by thousands
         self.env.cr.execute(
