@@ -14,6 +14,7 @@
         "security/sms_gateway_security.xml",
         "security/ir.model.access.csv",
         "security/sms_send_batch_security.xml",
+        "security/sms_federation_security.xml",
         "data/ir_cron_data.xml",
         "views/sms_gateway_account_views.xml",
         "views/sms_credit_move_views.xml",
@@ -21,7 +22,9 @@
         "views/res_config_settings_views.xml",
         "views/sms_send_batch_views.xml",
         "wizards/sms_composer_views.xml",
+        "wizards/sms_credit_allocation_views.xml",
         "views/sms_gateway_menus.xml",
+        "views/sms_federation_views.xml",
     ],
     "demo": [
         "demo/sms_gateway_demo.xml",

@@ -22,6 +22,10 @@ class ResConfigSettings(models.TransientModel):
     sms_optout_mention = fields.Char(related="company_id.sms_optout_mention", readonly=False)
     sms_replace_accents = fields.Boolean(related="company_id.sms_replace_accents", readonly=False)
     sms_forbid_admin = fields.Boolean(related="company_id.sms_forbid_admin", readonly=False)
+    # federations (res_company_federation.py)
+    sms_account_order = fields.Selection(related="company_id.sms_account_order", readonly=False)
+    sms_user_quota = fields.Integer(related="company_id.sms_user_quota", readonly=False)
+    sms_user_quota_alert = fields.Integer(related="company_id.sms_user_quota_alert", readonly=False)
 
     @api.depends("group_sms_user_everyone")
     def _compute_sms_restrict_sending(self):
