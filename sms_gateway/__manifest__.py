@@ -16,6 +16,7 @@
         "security/sms_send_batch_security.xml",
         "security/sms_federation_security.xml",
         "data/ir_cron_data.xml",
+        "data/sms_usage_cron.xml",
         "views/sms_gateway_account_views.xml",
         "views/sms_credit_move_views.xml",
         "views/sms_sms_views.xml",
@@ -28,6 +29,7 @@
     ],
     "demo": [
         "demo/sms_gateway_demo.xml",
+        "demo/sms_federation_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -32,7 +32,15 @@ ODOO_ADDONS = ",".join(path for path in ADDONS.split(",") if os.path.realpath(pa
 PREFIX = f"sms_gateway_install_{os.getpid()}"
 STEP = os.path.join(REPO, "tests_install", "odoo_run.py")
 RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
-OUR_TABLES = ("sms_gateway_account", "sms_credit_move", "sms_credit_lock", "sms_send_batch", "sms_gateway_credit_lock")
+OUR_TABLES = (
+    "sms_gateway_account",
+    "sms_credit_move",
+    "sms_credit_lock",
+    "sms_send_batch",
+    "sms_gateway_credit_lock",
+    "sms_usage_daily",
+    "sms_gateway_account_share_rel",
+)
 
 
 def odoo(db, addons, *options, log=None):

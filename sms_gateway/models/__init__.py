@@ -13,5 +13,6 @@ from . import (
     sms_sms_delivery,
     sms_sms_dispatch,
     sms_sms_federation,
+    sms_usage_daily,
     sms_usage_report,
 )

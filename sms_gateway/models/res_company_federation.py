@@ -1,6 +1,9 @@
 from datetime import datetime
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 # What a structure (a company with branches) decides for each member, and members' own settings.
 FUNDING_SELECTION = [("own", "Own balance"), ("pool", "Structure's pool")]
@@ -44,6 +47,14 @@ class ResCompany(models.Model):
         default=80,
         help="The user and the SMS managers are told when a user's SMS of the month reach this share of the quota.",
     )
+
+    @api.constrains("sms_quota", "sms_user_quota", "sms_user_quota_alert")
+    def _check_sms_quotas(self):
+        for company in self:
+            if company.sms_quota < 0 or company.sms_user_quota < 0:
+                raise ValidationError(_("An SMS quota is a positive number of SMS (0: no limit)."))
+            if not 0 <= company.sms_user_quota_alert <= 100:
+                raise ValidationError(_("The user quota alert is a percentage, between 0 and 100."))
 
     # ------------------------------------------------------------------
     # Structure and members
@@ -211,3 +222,42 @@ class ResCompany(models.Model):
         if "parent_id" in vals:
             self._sms_clear_gateway_cache()
         return result
+
+    # ------------------------------------------------------------------
+    # Demo data (demo/sms_federation_demo.xml): a few months of history for the federation of the demo
+    # ------------------------------------------------------------------
+    def _sms_demo_federation_history(self, allocated_id, monthly_counts):
+        """As if the schools under this structure had sent SMS for the last months: ``monthly_counts`` is
+        ``{company id: [SMS per month, oldest first]}``; each SMS is queued through the ledger (charged as its
+        school's funding says), then marked delivered and dated back to its month."""
+        self.ensure_one()
+        Move = self.env["sms.credit.move"].sudo()
+        Move.create({"company_id": self.id, "move_type": "topup", "quantity": 2000, "note": "Demo credits"})
+        Move._allocate(self, self.browse(allocated_id), 300, note="Demo allocation")
+        numbers = ["+33623456789", "+33751223344", "+33698765432", "+33612345678"]
+        bodies = ["Cours de ski annulé demain (vent).", "Rappel : rendez-vous 9h au pied des pistes.", "Merci !"]
+        now = fields.Datetime.now()
+        for company_id, counts in monthly_counts.items():
+            company = self.browse(company_id)
+            for months_ago, count in zip(range(len(counts) - 1, -1, -1), counts, strict=True):
+                date = now - relativedelta(months=months_ago, days=2)
+                vals_list = [
+                    {
+                        "number": numbers[index % len(numbers)],
+                        "body": bodies[index % len(bodies)],
+                        "company_id": company.id,
+                        "create_date": date,
+                        "origin_label": "Manual send" if index % 3 else "Appointments",
+                    }
+                    for index in range(count)
+                ]
+                sms = self.env["sms.sms"].sudo().with_company(company).create(vals_list)
+                sms.write({"state": "sent", "sent_date": date})
+                Move._settle_sms(sms)
+                self.env.flush_all()
+                # the ledger rows dated with their SMS (quotas count the month they fall in)
+                self.env.cr.execute(
+                    "UPDATE sms_credit_move SET date = %s WHERE id = ANY(%s)", (date, sms.credit_move_id.ids)
+                )
+        self.env["sms.credit.move"].invalidate_model(["date"])
+        self.env["sms.usage.daily"]._refresh()

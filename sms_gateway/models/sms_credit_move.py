@@ -508,7 +508,8 @@ class SmsCreditMove(models.Model):
         for company, company_refused in refused.grouped("company_id").items():
             company._sms_notify_credit_shortage(len(company_refused))
         charged = gateway_sms.filtered("credit_charged")
-        (charged.credit_company_id | charged.company_id)._sms_check_low_balance()
+        # the ledgers that paid: a member's own, or its structure's pool (a pool member's own balance is unused)
+        charged.mapped(lambda s: s.credit_company_id or s.company_id)._sms_check_low_balance()
 
     # ------------------------------------------------------------------
     # Settle and refund (when the provider answered)

@@ -14,6 +14,7 @@ from . import (
     test_provider_sfr_dmc,
     test_provider_twilio,
     test_provider_vonage,
+    test_sms_allocation_concurrency,
     test_sms_automation,
     test_sms_bulk_insert,
     test_sms_composer,

@@ -198,6 +198,7 @@ class TestSmsFederation(FederationCase):
     # 3. Funding by the pool, quotas
     # ------------------------------------------------------------------
     def test_pool_member_charged_on_structure_within_quota(self):
+        self.school_pool.sms_low_balance_threshold = 10  # its own balance is not what pays
         sms = self.send(self.school_pool, count=3, user=self.pool_user)
         self.assertEqual(set(sms.mapped("state")), {"outgoing"})
         self.assertEqual(sms.credit_company_id, self.structure)
@@ -218,6 +219,11 @@ class TestSmsFederation(FederationCase):
         sms[:1].action_set_canceled()
         self.assertEqual(self.balance(self.structure), 98)
         self.assertEqual(self.school_pool._sms_member_usage(self.school_pool._sms_period_start("month")), 2)
+        self.assertFalse(self.mails("Low SMS balance: École nordique"))
+        with self.assertRaises(ValidationError):
+            self.school_pool.sms_quota = -1
+        with self.assertRaises(ValidationError):
+            self.school_pool.sms_user_quota_alert = 120
 
     def test_quota_shown_in_composer_recap(self):
         self.send(self.school_pool, count=4)
@@ -292,7 +298,7 @@ class TestSmsFederation(FederationCase):
         self.send(self.school_pool, count=3, user=self.pool_user)
         Report = self.env["sms.usage.report"].with_user(self.structure_manager)
         groups = Report._read_group([], ["company_id"], ["sms_count:sum", "credit:sum", "amount:sum"])
-        figures = {company.name: (count, credit, round(amount, 2)) for company, count, credit, amount in groups}
+        figures = {c.sudo().name: (count, credit, round(amount, 2)) for c, count, credit, amount in groups}
         self.assertEqual(figures, {"École de snowboard": (2, 2, 0.1), "École nordique": (3, 3, 0.15)})
         self.assertFalse(
             self.env["sms.sms"].with_user(self.structure_manager).search([("company_id", "=", self.school_alloc.id)])
@@ -346,3 +352,31 @@ class TestSmsFederation(FederationCase):
             wizard.action_allocate()
         self.assertEqual(self.balance(self.structure), 100)
         self.assertEqual(self.balance(self.school_alloc), 0)
+
+    def test_daily_summary_keeps_the_figures(self):
+        self.allocate(self.school_alloc, 10)
+        old = self.send(self.school_alloc, count=2) | self.send(self.school_pool, count=3)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE sms_sms SET create_date = create_date - interval '40 days' WHERE id = ANY(%s)", (old.ids,)
+        )
+        Report = self.env["sms.usage.report"].with_user(self.structure_manager)
+
+        def figures():
+            Report.invalidate_model()
+            groups = Report._read_group([], ["company_id"], ["sms_count:sum", "credit:sum"])
+            return {(company.sudo().name, count, credit) for company, count, credit in groups}
+
+        live = figures()
+        self.assertEqual(live, {("École de snowboard", 2, 2), ("École nordique", 3, 3)})
+        self.env["sms.usage.daily"]._refresh()
+        self.assertEqual(self.env["sms.usage.daily"].search_count([("company_id", "=", self.school_pool.id)]), 1)
+        self.assertEqual(figures(), live, "summarised SMS read from the summary, the same figures")
+        # the history retention deletes the old SMS: their figures stay; new SMS are counted live, then summarised
+        old.unlink()
+        self.assertEqual(figures(), live)
+        self.send(self.school_pool, count=1)
+        self.assertEqual(figures(), {("École de snowboard", 2, 2), ("École nordique", 4, 4)})
+        self.env["sms.usage.daily"]._refresh()
+        self.assertEqual(figures(), {("École de snowboard", 2, 2), ("École nordique", 4, 4)})
+        self.assertEqual(self.env["sms.usage.daily"].search_count([("company_id", "=", self.school_pool.id)]), 2)
