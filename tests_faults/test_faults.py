@@ -197,10 +197,17 @@ class TestDispatchFaults(unittest.TestCase):
 
     # -- scenarios ----------------------------------------------------------------------------------------
     def test_kill9_mid_dispatch_then_restart(self):
-        self.emulator.latency = 0.002
+        self.emulator.latency = 0.005
         worker = self.start_worker()
         for fraction in (0.25, 0.55):
             self.wait_accepted(int(COUNT * fraction))
+            # the kill must hit a batch in flight, not the moment between two batches (results committed,
+            # next claim not yet): wait for claimed rows, then kill at once
+            deadline = time.monotonic() + 10
+            while not psql(self.db, "SELECT COUNT(*) FROM sms_sms WHERE state = 'process'")[0][0]:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.002)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             in_flight = psql(self.db, "SELECT COUNT(*) FROM sms_sms WHERE state = 'process'")[0][0]

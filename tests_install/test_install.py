@@ -38,6 +38,10 @@ OUR_TABLES = (
     "sms_credit_lock",
     "sms_send_batch",
     "sms_gateway_credit_lock",
+    "sms_inbound",
+    "sms_gateway_application",
+    "sms_gateway_api_request",
+    "sms_gateway_callback",
     "sms_usage_daily",
     "sms_gateway_account_share_rel",
 )

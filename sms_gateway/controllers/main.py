@@ -13,6 +13,8 @@ from werkzeug.exceptions import BadRequest
 from odoo import http
 from odoo.http import request
 
+from ..models.sms_gateway_account import WEBHOOK_ROUTE
+
 _logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # a delivery report is small
@@ -28,18 +30,39 @@ class SmsGatewayController(http.Controller):
         save_session=False,
     )
     def sms_gateway_delivery_report(self, token, **kwargs):
+        refusal, account, connector, payload, headers = self._read_webhook(token, "delivery report")
+        if refusal:
+            return refusal
+        try:
+            reports = connector.parse_delivery_report(payload, headers)
+        except ValueError as error:
+            _logger.info("SMS delivery report refused for account %s: %s", account.id, error)
+            return self._answer(400, "Bad Request")
+        finally:
+            connector.close()
+        if reports and not request.env["sms.sms"].sudo()._gateway_apply_delivery_reports(account, reports):
+            _logger.info("SMS delivery report for account %s: unknown message", account.id)
+            return self._answer(404, "Not Found")
+        return self._answer(200, "OK")
+
+    def _read_webhook(self, token, what, route=WEBHOOK_ROUTE):
+        """The account, its connector, the payload and the headers of a provider's request to one of the
+        account's URLs, checked: ``(refusal, account, connector, payload, headers)`` where ``refusal`` is the
+        bare 4xx answer to give (and nothing else is set) when the token, the size, the body or the signature
+        is wrong. The caller closes the connector."""
+        refused = (None,) * 4
         account = request.env["sms.gateway.account"].sudo()._gateway_find_by_token(token)
         if not account or not account.active:
-            _logger.info("SMS delivery report refused: unknown webhook token")
-            return self._answer(404, "Not Found")
+            _logger.info("SMS %s refused: unknown webhook token", what)
+            return (self._answer(404, "Not Found"), *refused)
         httprequest = request.httprequest
         if (httprequest.content_length or 0) > MAX_BODY:
-            return self._answer(413, "Payload Too Large")
+            return (self._answer(413, "Payload Too Large"), *refused)
         try:
             body = self._body_payload(httprequest)
         except ValueError:
-            _logger.info("SMS delivery report refused for account %s: malformed body", account.id)
-            return self._answer(400, "Bad Request")
+            _logger.info("SMS %s refused for account %s: malformed body", what, account.id)
+            return (self._answer(400, "Bad Request"), *refused)
         query = httprequest.args.to_dict()
         if isinstance(body, dict):
             payload = {**query, **body}
@@ -48,26 +71,16 @@ class SmsGatewayController(http.Controller):
         else:
             payload = body  # a JSON list or a raw body (XML) for the connector to read
         connector = account._get_connector()
-        try:
-            signed_url = account._get_webhook_url()
-            if httprequest.query_string:
-                signed_url = f"{signed_url}?{httprequest.query_string.decode('latin-1')}"
-            headers = dict(httprequest.headers.items())
-            signed_payload = body if isinstance(body, dict) else {}
-            if not connector.check_signature(signed_url, signed_payload, headers):
-                _logger.info("SMS delivery report refused for account %s: bad signature", account.id)
-                return self._answer(403, "Forbidden")
-            try:
-                reports = connector.parse_delivery_report(payload, headers)
-            except ValueError as error:
-                _logger.info("SMS delivery report refused for account %s: %s", account.id, error)
-                return self._answer(400, "Bad Request")
-        finally:
+        signed_url = account._get_webhook_url(route)
+        if httprequest.query_string:
+            signed_url = f"{signed_url}?{httprequest.query_string.decode('latin-1')}"
+        headers = dict(httprequest.headers.items())
+        signed_payload = body if isinstance(body, dict) else {}
+        if not connector.check_signature(signed_url, signed_payload, headers):
             connector.close()
-        if reports and not request.env["sms.sms"].sudo()._gateway_apply_delivery_reports(account, reports):
-            _logger.info("SMS delivery report for account %s: unknown message", account.id)
-            return self._answer(404, "Not Found")
-        return self._answer(200, "OK")
+            _logger.info("SMS %s refused for account %s: bad signature", what, account.id)
+            return (self._answer(403, "Forbidden"), *refused)
+        return None, account, connector, payload, headers
 
     @staticmethod
     def _body_payload(httprequest):

@@ -2,7 +2,10 @@ import logging
 
 from markupsafe import Markup
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from odoo.addons.base.models.res_partner import _tz_get
 
 from ..tools.locking import write_apart
 
@@ -23,7 +26,9 @@ class ResCompany(models.Model):
         "Low SMS balance alert", help="SMS managers are alerted once when the balance falls below this number."
     )
     sms_history_retention_days = fields.Integer(
-        "Keep SMS history (days)", help="Older SMS are deleted by a daily cleanup. 0 keeps them forever."
+        "Keep SMS history (days)",
+        default=730,
+        help="Older SMS are deleted by a daily cleanup. 0 keeps them forever.",
     )
     # Composer settings (Send SMS recap)
     sms_max_length = fields.Integer(
@@ -44,6 +49,33 @@ class ResCompany(models.Model):
         "Forbid sending from the administrator account",
         help="SMS cannot be sent from the shared administrator account, so that every send is traceable to a person.",
     )
+    # Replies and STOP (models/sms_inbound.py)
+    sms_stop_keywords = fields.Char(
+        "SMS stop keywords",
+        default="STOP, STOP SMS, STOPSMS, ARRET, ARRÊT, ARRET SMS, DESABONNER, DÉSABONNER, DESINSCRIRE, UNSUBSCRIBE",
+        help="A reply whose whole text is one of these words (comma-separated; case and accents ignored) "
+        "blacklists the number that sent it.",
+    )
+    sms_start_keywords = fields.Char(
+        "SMS start keywords",
+        default="START, UNSTOP",
+        help="A reply whose whole text is one of these words lifts the opt-out this company's SMS made.",
+    )
+    sms_start_allowed = fields.Boolean(
+        "START lifts an SMS opt-out", default=True, help="A START reply takes the number off the blacklist again."
+    )
+    sms_optout_confirm = fields.Boolean(
+        "Confirm opt-outs by SMS", help="Send one SMS to a number that just opted out (it costs one SMS)."
+    )
+    sms_optout_confirm_text = fields.Char(
+        "Opt-out confirmation text", help="Leave empty for: You will not receive SMS from <company> any more."
+    )
+    sms_reply_window_days = fields.Integer(
+        "SMS reply window (days)",
+        default=30,
+        help="A reply is posted on the record of the last SMS sent to its number from the same account within "
+        "this many days; older or unknown ones go to the SMS Inbox.",
+    )
     sms_low_balance_alerted = fields.Boolean(
         "Low SMS balance alert sent",
         readonly=True,
@@ -57,6 +89,69 @@ class ResCompany(models.Model):
         copy=False,
         help="Day the SMS managers were last told that SMS were refused for insufficient credit.",
     )
+
+    # Sending rules (models/sms_sms_rules.py): sending window, cap per recipient, pseudonymised history
+    sms_window_enabled = fields.Boolean(
+        "Sending window for marketing SMS",
+        help="Marketing SMS (mass sends) queued outside the window wait for its next opening.",
+    )
+    sms_window_start = fields.Float("Window opens at", default=8.0)
+    sms_window_end = fields.Float("Window closes at", default=22.0)
+    sms_window_days = fields.Selection(
+        [("mon_fri", "Monday to Friday"), ("mon_sat", "Monday to Saturday"), ("every_day", "Every day")],
+        "Sending days",
+        default="mon_fri",
+        required=True,
+    )
+    sms_window_holidays = fields.Boolean(
+        "No marketing SMS on French public holidays",
+        default=True,
+        help="Including Easter Monday, Ascension and Whit Monday, computed for every year.",
+    )
+    sms_window_tz = fields.Selection(_tz_get, "Window time zone", default="Europe/Paris", required=True)
+    sms_window_scope = fields.Selection(
+        [("marketing", "Marketing SMS only"), ("all", "Every SMS")],
+        "SMS that wait for the window",
+        default="marketing",
+        required=True,
+        help="Functional SMS (automated reminders, one-to-one sends, API calls marked functional) are exempt "
+        "unless every SMS must wait.",
+    )
+    sms_mass_kind = fields.Selection(
+        [("marketing", "Marketing"), ("functional", "Functional")],
+        "Mass sends are",
+        default="marketing",
+        required=True,
+        help="The kind the composer proposes for a send to a list of recipients (the sender can change it).",
+    )
+    sms_cap_per_day = fields.Integer(
+        "SMS per number per day",
+        help="At most this many SMS to the same number per day, every origin counted. 0: no limit.",
+    )
+    sms_cap_per_week = fields.Integer(
+        "SMS per number per week",
+        help="At most this many SMS to the same number per week (Monday to Sunday), every origin counted. 0: no limit.",
+    )
+    sms_pseudonymize_days = fields.Integer(
+        "Pseudonymise SMS after (days)",
+        default=183,
+        help="Older SMS keep their company, account, origin, segments, cost and state, but lose their number "
+        "(masked), text and contact. 0: never.",
+    )
+
+    @api.constrains("sms_window_start", "sms_window_end", "sms_cap_per_day", "sms_cap_per_week")
+    def _check_sms_sending_rules(self):
+        for company in self:
+            if not (0 <= company.sms_window_start < company.sms_window_end <= 24):
+                raise ValidationError(_("The sending window must open before it closes, between 00:00 and 24:00."))
+            if company.sms_cap_per_day < 0 or company.sms_cap_per_week < 0:
+                raise ValidationError(_("A cap per recipient cannot be negative."))
+
+    @api.constrains("sms_pseudonymize_days", "sms_history_retention_days")
+    def _check_sms_pseudonymize_days(self):
+        for company in self:
+            if company.sms_pseudonymize_days < 0 or company.sms_history_retention_days < 0:
+                raise ValidationError(_("History periods cannot be negative."))
 
     def _compute_sms_credit_balance(self):
         balances, reserved = self.env["sms.credit.move"]._balances(self)

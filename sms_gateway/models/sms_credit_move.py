@@ -503,13 +503,27 @@ class SmsCreditMove(models.Model):
     def _alert_managers(self, sms):
         """After ``sms`` were reserved: refusals for lack of credit and a low balance reach the SMS managers
         (once, see ``res.company``)."""
-        gateway_sms = sms.filtered("gateway_account_id")
-        refused = gateway_sms.filtered(lambda s: s.failure_type == "sms_credit")
-        for company, company_refused in refused.grouped("company_id").items():
-            company._sms_notify_credit_shortage(len(company_refused))
-        charged = gateway_sms.filtered("credit_charged")
-        # the ledgers that paid: a member's own, or its structure's pool (a pool member's own balance is unused)
-        charged.mapped(lambda s: s.credit_company_id or s.company_id)._sms_check_low_balance()
+        if not sms:
+            return
+        # one aggregate, not the fields of every SMS: a big send's copied rows are not in the cache
+        sms.flush_recordset(["gateway_account_id", "failure_type", "credit_charged", "company_id", "credit_company_id"])
+        self.env.cr.execute(
+            """SELECT company_id, COALESCE(credit_company_id, company_id),
+                      COUNT(*) FILTER (WHERE failure_type = 'sms_credit'), BOOL_OR(credit_charged > 0)
+                 FROM sms_sms WHERE id = ANY(%s) AND gateway_account_id IS NOT NULL GROUP BY 1, 2""",
+            (list(sms._ids),),
+        )
+        refused_counts = {}
+        charged_company_ids = []
+        for company_id, payer_id, refused_count, charged in self.env.cr.fetchall():
+            if refused_count:
+                refused_counts[company_id] = refused_counts.get(company_id, 0) + refused_count
+            if charged:
+                # the ledger that paid: a member's own, or its structure's pool (a pool member's own balance is unused)
+                charged_company_ids.append(payer_id)
+        for company_id, refused_count in refused_counts.items():
+            self.env["res.company"].browse(company_id)._sms_notify_credit_shortage(refused_count)
+        self.env["res.company"].browse(set(charged_company_ids))._sms_check_low_balance()
 
     # ------------------------------------------------------------------
     # Settle and refund (when the provider answered)

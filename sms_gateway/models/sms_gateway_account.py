@@ -28,6 +28,7 @@ PROVIDER_SELECTION = [
     if cls.code != "sandbox"
 ]
 WEBHOOK_ROUTE = "/sms_gateway/dlr/"
+INBOUND_ROUTE = "/sms_gateway/inbound/"
 
 
 class SmsGatewayAccount(models.Model):
@@ -92,7 +93,16 @@ class SmsGatewayAccount(models.Model):
         help="Given to the provider with each SMS (or to be entered in the provider's console): the provider "
         "calls it to report the delivery of each SMS. Keep it secret: it contains this account's token.",
     )
+    inbound_url = fields.Char(
+        "Inbound URL",
+        compute="_compute_webhook_url",
+        groups=MANAGER,
+        help="Entered in the provider's console as the URL of incoming messages (replies, STOP): they reach the "
+        "chatter of the record the SMS was sent from, or the SMS Inbox. Keep it secret: it contains this "
+        "account's token.",
+    )
     has_delivery_reports = fields.Boolean(compute="_compute_provider_capabilities")
+    has_inbound = fields.Boolean("Forwards replies", compute="_compute_provider_capabilities")
     has_balance = fields.Boolean(compute="_compute_provider_capabilities")
     # Provider-specific settings (manager only).
     generic_method = fields.Selection([("GET", "GET"), ("POST", "POST")], "HTTP method", default="POST", groups=MANAGER)
@@ -215,6 +225,7 @@ class SmsGatewayAccount(models.Model):
         for account in self:
             provider_class = PROVIDERS.get(account.provider)
             account.has_delivery_reports = bool(provider_class and provider_class.has_delivery_reports)
+            account.has_inbound = bool(provider_class and provider_class.has_inbound)
             account.has_balance = bool(
                 provider_class and (provider_class.has_balance or provider_class.balance_in_answers)
             )
@@ -223,11 +234,12 @@ class SmsGatewayAccount(models.Model):
     def _compute_webhook_url(self):
         for account in self:
             account.webhook_url = account._get_webhook_url() if account.has_delivery_reports else False
+            account.inbound_url = account._get_webhook_url(INBOUND_ROUTE) if account.has_inbound else False
 
-    def _get_webhook_url(self):
+    def _get_webhook_url(self, route=WEBHOOK_ROUTE):
         self.ensure_one()
         token = self.sudo().webhook_token
-        return f"{self.get_base_url().rstrip('/')}{WEBHOOK_ROUTE}{token}" if token else False
+        return f"{self.get_base_url().rstrip('/')}{route}{token}" if token else False
 
     @api.depends("provider", "provider_balance", "provider_balance_date", "provider_sms_price", "balance_gap_percent")
     def _compute_balance_gap_warning(self):

@@ -4,6 +4,8 @@ import time
 from ast import literal_eval
 from datetime import timedelta
 
+from psycopg2.errors import TransactionRollbackError
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
@@ -63,6 +65,9 @@ class SmsSendBatch(models.Model):
     preparation_failures = fields.Integer("Failed preparation attempts", readonly=True, copy=False)
     preparation_error = fields.Char("Preparation error", readonly=True, copy=False)
     done_notified = fields.Boolean("Sender told it is over", readonly=True, copy=False)
+    scheduled_at = fields.Datetime(
+        "Scheduled for", readonly=True, copy=False, help="A scheduled send is prepared and sent from this time on."
+    )
     sms_count = fields.Integer("SMS count", compute="_compute_progress")
     queued_count = fields.Integer("Queued", compute="_compute_progress")
     sent_count = fields.Integer("Sent", compute="_compute_progress")
@@ -70,7 +75,13 @@ class SmsSendBatch(models.Model):
     progress = fields.Float("Progress (%)", compute="_compute_progress")
     remaining_count = fields.Integer("Remaining", compute="_compute_progress")
     state = fields.Selection(
-        [("preparing", "Preparing"), ("queued", "Sending"), ("done", "Done"), ("canceled", "Canceled")],
+        [
+            ("scheduled", "Scheduled"),
+            ("preparing", "Preparing"),
+            ("queued", "Sending"),
+            ("done", "Done"),
+            ("canceled", "Canceled"),
+        ],
         "Status",
         compute="_compute_progress",
         search="_search_state",
@@ -78,6 +89,7 @@ class SmsSendBatch(models.Model):
 
     def _compute_progress(self):
         counts = {}
+        now = fields.Datetime.now()
         if self.ids:
             groups = (
                 self.env["sms.sms"]
@@ -97,7 +109,7 @@ class SmsSendBatch(models.Model):
             batch.remaining_count = expected - batch.sent_count - batch.failed_count
             batch.progress = 100.0 * (expected - batch.remaining_count) / expected if expected else 100.0
             if batch.preparation == "preparing":
-                batch.state = "preparing"
+                batch.state = "scheduled" if batch.scheduled_at and batch.scheduled_at > now else "preparing"
             elif batch.queued_count:
                 batch.state = "queued"
             else:
@@ -109,8 +121,10 @@ class SmsSendBatch(models.Model):
             raise NotImplementedError(_("Unsupported search on the send status."))
         queued = self.env["sms.sms"].sudo()._search([("state", "in", QUEUED_STATES), ("send_batch_id", "!=", False)])
         with_queue = [("sms_ids", "any", [("id", "in", queued)])]
+        later = ["&", ("scheduled_at", "!=", False), ("scheduled_at", ">", fields.Datetime.now())]
         domains = {
-            "preparing": [("preparation", "=", "preparing")],
+            "scheduled": [("preparation", "=", "preparing"), *later],
+            "preparing": [("preparation", "=", "preparing"), "!", *later],
             "queued": [("preparation", "!=", "preparing"), *with_queue],
             "done": [("preparation", "=", "prepared"), "!", *with_queue],
             "canceled": [("preparation", "=", "canceled"), "!", *with_queue],
@@ -168,7 +182,9 @@ class SmsSendBatch(models.Model):
         self.flush_model(["preparation"])
         self.env.cr.execute(
             """SELECT id FROM sms_send_batch WHERE preparation = 'preparing'
-                ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED"""
+                  AND (scheduled_at IS NULL OR scheduled_at <= %s)
+                ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED""",
+            (fields.Datetime.now(),),  # a scheduled send waits for its time
         )
         row = self.env.cr.fetchone()
         return self.browse(row[0]) if row else self.browse()
@@ -213,6 +229,7 @@ class SmsSendBatch(models.Model):
                         "mass_keep_log": values.get("mass_keep_log", True),
                         "mass_use_blacklist": values.get("mass_use_blacklist", True),
                         "number_field_name": values.get("number_field_name") or False,
+                        "sms_kind": values.get("sms_kind") or "marketing",
                     }
                 )
             )
@@ -233,6 +250,11 @@ class SmsSendBatch(models.Model):
         row; then the send stops, the credit it did not use is given back and its sender is told why."""
         self.ensure_one()
         batch = self.sudo()
+        if isinstance(error, TransactionRollbackError):
+            # a concurrent send of the company (credit lock, cap per recipient): the chunk is simply tried
+            # again on a fresh snapshot, it is not a failure of this send
+            _logger.info("SMS send %s: chunk met a concurrent send, tried again", batch.id)
+            return
         _logger.warning("SMS send %s: preparing a chunk failed: %s", batch.id, error, exc_info=True)
         batch.preparation_failures += 1
         batch.preparation_error = str(error)[:500]

@@ -1,4 +1,5 @@
 import logging
+import re
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -13,6 +14,16 @@ from odoo.addons.phone_validation.tools import phone_validation
 from ..tools.bulk_insert import can_copy_rows, insert_row_copies
 from ..tools.sms_segments import count_sms
 from .sms_credit_move import PENDING_STATES
+
+try:
+    import phonenumbers
+except ImportError:  # Odoo's normaliser alone (it says the library is missing)
+    phonenumbers = None
+
+# "+" and 7 to 15 digits: a number already in E.164 form (ITU-T E.164: at most 15 digits)
+E164_SHAPE = re.compile(r"^\+[1-9]\d{6,14}$")
+# from this many SMS created at once, the rows after the first are copies of it (``_gateway_create_many``)
+COPY_MIN_ROWS = 50
 
 _logger = logging.getLogger(__name__)
 
@@ -89,6 +100,8 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
+        if len(vals_list) >= COPY_MIN_ROWS:
+            return self._gateway_create_many(vals_list)
         reservation = self._gateway_before_create(vals_list)
         records = super().create(vals_list)
         self._gateway_after_create(records, reservation)
@@ -102,10 +115,11 @@ class SmsSms(models.Model):
             vals.setdefault("uuid", uuid4().hex)  # the one default that differs per row
         reservation = self._gateway_before_create(vals_list)
         keys = {key for vals in vals_list for key in vals}
-        # a key some values lack (an error message, a credit move) is empty there, unless its field has a default
+        # a key some values lack (an error message, a state) takes its default there, as the ORM would give it
         partial = {key for vals in vals_list for key in keys - vals.keys()}
-        complete = all(key in self._fields and not self._fields[key].default for key in partial)
-        rows = [{key: vals.get(key, False) for key in keys} for vals in vals_list] if complete else []
+        complete = all(key in self._fields for key in partial)
+        missing = self.default_get([key for key in partial if self._fields[key].default]) if complete else {}
+        rows = [{key: vals.get(key, missing.get(key, False)) for key in keys} for vals in vals_list] if complete else []
         varied = [key for key in keys if any(row[key] != rows[0][key] for row in rows)] if rows else []
         if len(vals_list) < 2 or not varied or not can_copy_rows(self, varied):
             records = super().create(vals_list)
@@ -126,6 +140,7 @@ class SmsSms(models.Model):
             for vals in vals_list:
                 vals.setdefault("send_batch_id", batch_id)
         self._gateway_prepare_vals(vals_list)
+        self._gateway_apply_sending_rules(vals_list)  # models/sms_sms_rules.py: cap, sending window
         return self.env["sms.credit.move"]._reserve_sms_vals(vals_list)
 
     @api.model
@@ -275,6 +290,17 @@ class SmsSms(models.Model):
     @api.model
     def _gateway_format_number(self, number, country_code):
         """E.164 form of ``number`` or False when it is not a valid phone number (Odoo's own normaliser)."""
+        if phonenumbers and E164_SHAPE.match(number):
+            # already international: one parse says it is valid (Odoo's normaliser parses twice to reformat
+            # national input, the cost of a big send's queueing); any doubt goes to Odoo's normaliser
+            try:
+                parsed = phonenumbers.parse(number, None)
+            except phonenumbers.NumberParseException:
+                parsed = None
+            if parsed is not None and phonenumbers.is_valid_number(parsed):
+                formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                if formatted == number:
+                    return formatted
         try:
             return phone_validation.phone_format(number, country_code or None, None, force_format="E164")
         except UserError:

@@ -16,6 +16,11 @@ from ..tools.locking import select_skip_locked, write_apart
 
 _logger = logging.getLogger(__name__)
 
+# what a dispatch run reads of the SMS it sends (``_gateway_outgoing_rows``)
+OUTGOING_COLUMNS = (
+    "id, gateway_account_id, uuid, number, body, sms_encoding, sms_segment_count, failure_type, mail_message_id"
+)
+
 
 class SmsSms(models.Model):
     _inherit = "sms.sms"
@@ -262,11 +267,15 @@ class SmsSms(models.Model):
             if claimed:
                 # hold the rows until their results are committed: the lock is what tells a live run from a
                 # dead one; rows another run took over in between (flagged interrupted) are not sent
+                # the rows the provider gets are read with the lock: one query, not two, per batch
                 cr.execute(
-                    "SELECT id FROM sms_sms WHERE id = ANY(%s) AND state = 'process' FOR NO KEY UPDATE SKIP LOCKED",
+                    f"""SELECT {OUTGOING_COLUMNS} FROM sms_sms WHERE id = ANY(%s) AND state = 'process'
+                         ORDER BY id FOR NO KEY UPDATE SKIP LOCKED""",
                     (claimed.ids,),
                 )
-                claimed = self.browse(sorted(row[0] for row in cr.fetchall()))
+                rows = cr.fetchall()
+                run.claimed_rows.update((row[0], row) for row in rows)
+                claimed = self.browse([row[0] for row in rows])
         return claimed
 
     @api.model
@@ -281,7 +290,7 @@ class SmsSms(models.Model):
         """Send claimed SMS through the account each one was claimed for; every SMS ends sent, queued for a
         retry (or for the next account) or in error. An SMS whose last answer was lost is not sent again
         before its provider was asked whether it got it. Results are committed per batch."""
-        rows = self._gateway_outgoing_rows()
+        rows = self._gateway_outgoing_rows(run)
         by_account = {}
         for row in rows:
             by_account.setdefault(row[1], []).append(row)
@@ -294,7 +303,7 @@ class SmsSms(models.Model):
                 OutgoingSms(
                     ref=uuid, number=number, body=body or "", unicode=encoding == "UCS-2", segments=segments or 1
                 )
-                for _id, _account, uuid, number, body, encoding, segments, _failure in account_rows
+                for _id, _account, uuid, number, body, encoding, segments, _failure, _message in account_rows
             ]
             uncertain = {row[2] for row in account_rows if row[7] == FAILURE_UNCERTAIN}
             settled_by_asking, asked_in_vain = [], set()
@@ -323,17 +332,24 @@ class SmsSms(models.Model):
                     max_concurrency=account_sudo.max_concurrency or 1,
                     rate_limit=account_sudo.rate_limit,
                 )
-            account_sms._gateway_apply_results(account_sudo, settled_by_asking + results, asked=asked_in_vain)
+            account_sms._gateway_apply_results(
+                account_sudo,
+                settled_by_asking + results,
+                asked=asked_in_vain,
+                rows=[(row[0], row[2], row[1], row[8]) for row in account_rows],
+            )
         if self:
             run.commit(self.env.cr)  # results of a provider call are never lost
 
-    def _gateway_outgoing_rows(self):
-        """``(id, account id, uuid, number, body, encoding, segments, failure type)`` of the SMS of ``self``,
-        in id order, in one query (the rows are claimed: locked by this run)."""
+    def _gateway_outgoing_rows(self, run=None):
+        """``(id, account id, uuid, number, body, encoding, segments, failure type, message id)`` of the SMS of
+        ``self``, in id order: those ``run`` read when it locked them again after its claim, else in one query
+        (the rows are claimed: locked by this run)."""
+        if run is not None and all(sms_id in run.claimed_rows for sms_id in self._ids):
+            return [run.claimed_rows.pop(sms_id) for sms_id in sorted(self._ids)]
         self.flush_recordset()
         self.env.cr.execute(
-            """SELECT id, gateway_account_id, uuid, number, body, sms_encoding, sms_segment_count, failure_type
-                 FROM sms_sms WHERE id = ANY(%s) ORDER BY id""",
+            f"SELECT {OUTGOING_COLUMNS} FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
             (list(self._ids),),
         )
         return self.env.cr.fetchall()
@@ -364,17 +380,20 @@ class SmsSms(models.Model):
                     unknown.add(message.ref)
         return results, unknown
 
-    def _gateway_apply_results(self, account, results, asked=()):
+    def _gateway_apply_results(self, account, results, asked=(), rows=None):
         """Record the provider's answers; ``asked``: refs the provider was already asked about, in vain
-        (they end uncertain, never asked again)."""
+        (they end uncertain, never asked again); ``rows``: ``(id, uuid, account id, message id)`` of the SMS
+        of ``self`` when the caller has read them."""
         by_ref = {result.ref: result for result in results}
-        self.flush_recordset(["gateway_account_id"])
-        self.env.cr.execute(
-            "SELECT id, uuid, gateway_account_id FROM sms_sms WHERE id = ANY(%s) ORDER BY id", (list(self._ids),)
-        )
-        rows = self.env.cr.fetchall()
+        if rows is None:
+            self.flush_recordset(["gateway_account_id"])
+            self.env.cr.execute(
+                "SELECT id, uuid, gateway_account_id, mail_message_id FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
+                (list(self._ids),),
+            )
+            rows = self.env.cr.fetchall()
         successes, failures, failed_ids = [], {}, []
-        for sms_id, uuid, _account_id in rows:
+        for sms_id, uuid, _account_id, _message_id in rows:
             result = by_ref.get(uuid)
             if result is not None and result.ok:
                 successes.append((sms_id, result.provider_id))
@@ -384,34 +403,34 @@ class SmsSms(models.Model):
                     failures[uuid] = ("sms_server", _("The provider gave no answer for this SMS."))
                 else:
                     failures[uuid] = (result.failure_type, result.error_message or "")
-        elsewhere = [sms_id for sms_id, _uuid, account_id in rows if account_id != account.id]
+        elsewhere = [sms_id for sms_id, _uuid, account_id, _message_id in rows if account_id != account.id]
         if elsewhere:
             self.browse(elsewhere).write({"gateway_account_id": account.id})
         if successes:
             # every SMS the provider took, in one statement whatever the batch size (two arrays, not a VALUES
-            # list to render and parse row by row)
+            # list to render and parse row by row), which also returns their trackers (mass mailing)
             self.env.cr.execute(
-                """UPDATE sms_sms SET state = 'pending', provider_message_id = v.provider_id,
-                          sent_date = (now() at time zone 'UTC'), failure_type = NULL, error_message = NULL,
-                          next_try_date = NULL
-                     FROM unnest(%s::int[], %s::varchar[]) AS v(id, provider_id) WHERE sms_sms.id = v.id""",
+                """WITH sent AS (
+                       UPDATE sms_sms SET state = 'pending', provider_message_id = v.provider_id,
+                              sent_date = (now() at time zone 'UTC'), failure_type = NULL, error_message = NULL,
+                              next_try_date = NULL
+                         FROM unnest(%s::int[], %s::varchar[]) AS v(id, provider_id) WHERE sms_sms.id = v.id
+                    RETURNING sms_sms.uuid)
+                   SELECT t.id FROM sms_tracker t JOIN sent ON t.sms_uuid = sent.uuid ORDER BY t.id""",
                 ([sms_id for sms_id, _pid in successes], [pid for _id, pid in successes]),
             )
+            trackers = self.env["sms.tracker"].browse([row[0] for row in self.env.cr.fetchall()])
             sent = self.browse([sms_id for sms_id, _provider_id in successes])
             sent.invalidate_recordset(
                 ["state", "provider_message_id", "sent_date", "failure_type", "error_message", "next_try_date"]
             )
-            sent._gateway_trackers()._action_update_from_sms_state("pending")
+            trackers._action_update_from_sms_state("pending")
         if failures:
             self._gateway_account_health(account, failures)
             self.browse(failed_ids)._gateway_apply_failures(failures, account=account, asked=asked)
         self.env["sms.credit.move"]._settle_sms(self)
-        # the messages of the batch in one query: self.mail_message_id would fetch every column of every SMS
-        self.env.cr.execute(
-            "SELECT DISTINCT mail_message_id FROM sms_sms WHERE id = ANY(%s) AND mail_message_id IS NOT NULL",
-            (list(self._ids),),
-        )
-        message_ids = sorted(row[0] for row in self.env.cr.fetchall())
+        # the messages of the batch from its rows: self.mail_message_id would fetch every column of every SMS
+        message_ids = sorted({message_id for *_row, message_id in rows if message_id})
         if message_ids:
             self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
 

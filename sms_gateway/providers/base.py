@@ -78,6 +78,35 @@ class DeliveryReport:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class InboundSms:
+    """A message (or an opt-out event) a provider forwards from a phone: a reply to our SMS, or the provider's
+    own "unsubscribe" event (``kind`` ``unsubscribe``; ``start`` when the provider says the number opted in
+    again). ``number`` is the phone's, E.164 when the provider gives the country code."""
+
+    number: str
+    text: str = ""
+    provider_id: str | None = None  # the provider's id of this message or event: a replay is stored once
+    kind: str | None = None  # None: read from the text (reply / stop / start keywords); "unsubscribe"; "start"
+    reply_to_provider_id: str | None = None  # the provider's id of the SMS it answers, when it says so
+    to: str | None = None  # our number (or short code) it was sent to
+    date: str | None = None  # the provider's date, as given
+
+
+def inbound_number(value):
+    """A phone number as a provider forwards it (``+33612345678``, ``33612345678``, ``0033612345678``), in
+    E.164 when it carries its country code; national numbers (``0612345678``) are returned as given, for the
+    model to format with the company's country. Empty when it is not a phone number."""
+    number = re.sub(r"[\s.()-]", "", str(value or ""))
+    if number.startswith("00"):
+        number = "+" + number[2:]
+    if not re.fullmatch(r"\+?\d{6,15}", number):
+        return ""
+    if not number.startswith("+") and not number.startswith("0") and len(number) >= 10:
+        number = "+" + number  # international without its "+": Vonage, Brevo
+    return number
+
+
 class RequestFailure(str):
     """The human message of a request that got no usable answer (a ``str``), and whether the request may
     have reached the provider: then the message may have been sent, and it is never sent again without
@@ -193,6 +222,11 @@ class SmsProvider:
     is resolved by asking, before any retry."""
     has_delivery_reports = False
     """The provider reports deliveries (webhook and/or pull): the account shows its delivery report URL."""
+    has_inbound = False
+    """The provider forwards replies (and/or opt-out events) to a URL: the account shows its inbound URL and
+    :meth:`parse_inbound` reads what the provider posts there."""
+    inbound_answer = ("OK", "text/plain; charset=utf-8")
+    """``(body, content type)`` of the answer to an accepted inbound request (Twilio expects TwiML)."""
     credential_labels = {}
     """``{account field: label}`` of the generic credential fields the provider uses, as the account form
     shows them (``username``, ``password``, ``api_key``, ``service_id``, ``space_id``, ``sender``,
@@ -365,6 +399,12 @@ class SmsProvider:
         into a list of :class:`DeliveryReport`. Raise ValueError when the
         payload is malformed."""
         raise ValueError("This provider sends no delivery reports.")
+
+    def parse_inbound(self, payload, headers=None):
+        """Turn an inbound webhook payload (the request's query and form or JSON data, or its raw body) into
+        a list of :class:`InboundSms`; events that are not replies nor opt-outs give an empty list. Raise
+        ValueError when the payload is malformed."""
+        raise ValueError("This provider forwards no replies.")
 
     def lookup(self, messages):
         """Ask the provider which of ``messages`` (a list of :class:`OutgoingSms`

@@ -15,11 +15,13 @@ import re
 from .base import (
     NOT_AN_ID,
     DeliveryReport,
+    InboundSms,
     ProviderError,
     SendResult,
     SmsProvider,
     _lt,
     credit_message,
+    inbound_number,
     plain_words,
     required,
 )
@@ -102,6 +104,13 @@ BREVO_DLR_STATUSES = {
 }
 # Events of the same webhook that say nothing about delivery.
 BREVO_IGNORED_EVENTS = {"replied", "reply", "unsubscribed", "unsubscribe", "subscribe", "subscribed"}
+# The SMS events that come from the phone (the inbound URL's): the kind of InboundSms they make (None: a reply,
+# read for keywords).
+BREVO_INBOUND_EVENTS = {
+    **dict.fromkeys(("replied", "reply"), None),
+    **dict.fromkeys(("unsubscribed", "unsubscribe"), "unsubscribe"),
+    **dict.fromkeys(("subscribe", "subscribed"), "start"),
+}
 
 
 def reference_tag(ref):
@@ -118,7 +127,7 @@ def _event_tags(value):
 
 class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"):
     default_base_url = "https://api.brevo.com/v3"
-    has_balance = has_delivery_reports = has_lookup = True
+    has_balance = has_delivery_reports = has_lookup = has_inbound = True
     lookup_days = 7
     """How far back (days, today included) the events of a lost send are searched."""
     credential_labels = {"api_key": required("API key (v3)"), "sender": "Sender"}
@@ -248,3 +257,34 @@ class BrevoProvider(SmsProvider, code="brevo", label="Brevo (transactional SMS)"
         extra = {k: payload[k] for k in ("to", "sms_count", "credits_used", "date", "reference") if k in payload}
         error_message = status.replace("_", " ") if state == "error" else None
         return [DeliveryReport(str(message_id), state, failure_type, error_message, extra)]
+
+    def parse_inbound(self, payload, headers=None):
+        """A transactional SMS webhook event from the phone (JSON): ``msg_status`` ``replied`` (the text in
+        ``reply``), ``unsubscribed`` or ``subscribe``, with ``to`` (the phone that answered), ``messageId``
+        (the SMS it answers) and ``date``. Delivery events sent to this URL are left to the delivery report
+        URL (ignored here)."""
+        if not isinstance(payload, dict):
+            raise ValueError("Brevo SMS webhook: expected a JSON object")
+        status = str(payload.get("msg_status") or payload.get("event") or "").strip().lower()
+        status = re.sub(r"[\s-]+", "_", status)
+        if status in BREVO_DLR_STATUSES:
+            return []
+        if status not in BREVO_INBOUND_EVENTS:
+            raise ValueError(f"Brevo SMS webhook: unknown msg_status {status!r}")
+        number = inbound_number(payload.get("to") or payload.get("from"))
+        message_id = str(payload.get("messageId") or "").strip()
+        if not number or not message_id:
+            raise ValueError("Brevo SMS webhook: to or messageId missing")
+        text = payload.get("reply") or payload.get("text") or payload.get("message") or ""
+        # Brevo gives the event no id of its own: the SMS, the event and its date name it
+        event_id = f"{message_id}:{status}:{payload.get('date') or ''}"
+        return [
+            InboundSms(
+                number,
+                str(text),
+                event_id,
+                BREVO_INBOUND_EVENTS[status],
+                reply_to_provider_id=message_id,
+                date=payload.get("date"),
+            )
+        ]

@@ -166,6 +166,8 @@ class DispatchRun:
 
     def __init__(self, auto_commit=False):
         self.auto_commit = bool(auto_commit)
+        # {id: row} of the SMS read with the lock taken again after their claim, until they are sent
+        self.claimed_rows = {}
         self._connectors = {}
         self._executors = {}
 

@@ -20,6 +20,12 @@ Configuration (``self.config``):
   ``text:<prefix>`` (``text:OK``); always with a 2xx status;
 * ``generic_message_id_path``: dotted JSON path of the provider's id
   (``smsIds.0``); without it our reference is the id.
+* replies posted to the account's inbound URL (query, form or JSON): the
+  field names (dotted paths in JSON) ``generic_inbound_from``,
+  ``generic_inbound_text`` and ``generic_inbound_id`` in the account's
+  extra settings; by default the first of ``from``/``msisdn``/``sender``/
+  ``number``, of ``text``/``message``/``body`` and of ``id``/``messageId``/
+  ``message_id`` found.
 
 A refused message is classified by the gateway's own words first (its
 ``message``/``error``/``detail``... fields, or its text; English or French):
@@ -43,7 +49,7 @@ texts or ``status==100`` JSON.
 import json
 import re
 
-from .base import NOT_AN_ID, ProviderError, SendResult, SmsProvider, _lt, required
+from .base import NOT_AN_ID, InboundSms, ProviderError, SendResult, SmsProvider, _lt, inbound_number, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_UNCERTAIN
 
 # The first word of a plain-text refusal.
@@ -114,8 +120,17 @@ def _as_text(value):
     return str(value)
 
 
+# Where a reply's fields are looked for when the account names none.
+INBOUND_DEFAULT_FIELDS = {
+    "from": ("from", "msisdn", "sender", "number"),
+    "text": ("text", "message", "body"),
+    "id": ("id", "messageId", "message_id"),
+}
+
+
 class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP gateway"):
     sequence = 90  # after the dedicated connectors
+    has_inbound = True
     credential_labels = {
         "base_url": required("Full URL of the send call"),  # no default URL
         "username": "Username",
@@ -381,3 +396,25 @@ class GenericHttpProvider(SmsProvider, code="generic_http", label="Generic HTTP 
                 "an SMS: send a test message."
             )
         )
+
+    # -- replies ----------------------------------------------------------------
+    def _inbound_value(self, payload, key):
+        configured = str(self.config.get(f"generic_inbound_{key}") or "").strip()
+        for path in (configured,) if configured else INBOUND_DEFAULT_FIELDS[key]:
+            value = json_path(payload, path)
+            if value is not _MISSING and value not in (None, ""):
+                return value
+        return None
+
+    def parse_inbound(self, payload, headers=None):
+        if not isinstance(payload, dict):
+            raise ValueError("Generic inbound SMS: expected query, form or JSON object fields")
+        number = inbound_number(self._inbound_value(payload, "from"))
+        text = self._inbound_value(payload, "text")
+        message_id = self._inbound_value(payload, "id")
+        if not number or text is None or isinstance(text, (dict, list)):
+            raise ValueError("Generic inbound SMS: sender number or text missing")
+        provider_id = (
+            _as_text(message_id) if message_id is not None and not isinstance(message_id, (dict, list)) else None
+        )
+        return [InboundSms(number, str(text), provider_id)]

@@ -38,7 +38,7 @@ OVH has no balance call in http2sms: ``last_balance`` holds the
 
 import re
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .base import DeliveryReport, InboundSms, ProviderError, SendResult, SmsProvider, _lt, inbound_number, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNKNOWN
 
 HTTP2SMS_PATH = "/cgi-bin/sms/http2sms.cgi"
@@ -75,7 +75,7 @@ OVH_PTT_DELIVERED = 4
 class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
     default_base_url = "https://www.ovh.com"
     batch_size = 500
-    balance_in_answers = has_delivery_reports = True  # no balance call: see last_balance
+    balance_in_answers = has_delivery_reports = has_inbound = True  # no balance call: see last_balance
     credential_labels = {
         "service_id": required("SMS account (sms-xx1234-1)"),
         "username": required("SMS user login"),
@@ -306,3 +306,23 @@ class OvhProvider(SmsProvider, code="ovh", label="OVHcloud SMS (http2sms)"):
         description = str(payload.get("description") or "").strip()
         message = f"OVH ptt {ptt}" + (f": {description}" if description else "")
         return [DeliveryReport(sms_id, "error", "sms_not_delivered", message, extra)]
+
+    # -- replies ----------------------------------------------------------------
+    def parse_inbound(self, payload, headers=None):
+        """The replies callback of an SMS account (a URL set on the account's "SMS responses", called for the
+        answers to SMS sent from a short number or a sender for response): ``id`` (the reply's id),
+        ``senderid`` (the phone, ``0033...`` or ``+33...``), ``message``, ``shortcode``, ``tag``, ``date``."""
+        payload = payload if isinstance(payload, dict) else {}
+        reply_id = str(payload.get("id") or "").strip()
+        number = inbound_number(payload.get("senderid"))
+        if not reply_id or not number or "message" not in payload:
+            raise ValueError("OVH SMS reply: id, senderid or message missing")
+        return [
+            InboundSms(
+                number,
+                str(payload.get("message") or ""),
+                reply_id,
+                to=payload.get("shortcode"),
+                date=payload.get("date"),
+            )
+        ]

@@ -16,7 +16,7 @@ import re
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, required
+from .base import DeliveryReport, InboundSms, ProviderError, SendResult, SmsProvider, _lt, inbound_number, required
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 API_VERSION = "2010-04-01"
@@ -151,7 +151,9 @@ def _url_variants(url):
 
 class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
     default_base_url = "https://api.twilio.com"
-    has_balance = has_delivery_reports = has_lookup = True
+    has_balance = has_delivery_reports = has_lookup = has_inbound = True
+    # Twilio reads the answer to an incoming message as TwiML: an empty Response sends no reply SMS
+    inbound_answer = ('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', "text/xml")
     credential_labels = {
         "username": required("Account SID"),
         "password": required("Auth Token"),
@@ -342,3 +344,19 @@ class TwilioProvider(SmsProvider, code="twilio", label="Twilio"):
             hmac.compare_digest(twilio_signature(self.auth_token, variant, payload).encode(), signature.encode())
             for variant in _url_variants(url)
         )
+
+    # -- incoming messages ----------------------------------------------------
+    def parse_inbound(self, payload, headers=None):
+        """The incoming message webhook (form): ``MessageSid``, ``From``, ``To``, ``Body``, ``AccountSid``;
+        with Advanced Opt-Out, ``OptOutType`` (``STOP``, ``START``, ``HELP``) says Twilio itself read an
+        opt-out or opt-in keyword."""
+        payload = payload if isinstance(payload, dict) else {}
+        sid = str(payload.get("MessageSid") or payload.get("SmsSid") or "").strip()
+        number = inbound_number(payload.get("From"))
+        if not sid or not number or "Body" not in payload:
+            raise ValueError("Twilio incoming message: MessageSid, From or Body missing")
+        account_sid = str(payload.get("AccountSid") or "").strip()
+        if account_sid and self.account_sid and account_sid != self.account_sid:
+            raise ValueError("Twilio incoming message for another Twilio account")
+        kind = {"STOP": "unsubscribe", "START": "start"}.get(str(payload.get("OptOutType") or "").strip().upper())
+        return [InboundSms(number, str(payload.get("Body") or ""), sid, kind, to=payload.get("To"))]

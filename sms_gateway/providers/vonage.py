@@ -12,7 +12,17 @@ are ignored).
 
 import re
 
-from .base import DeliveryReport, ProviderError, SendResult, SmsProvider, _lt, credit_message, required
+from .base import (
+    DeliveryReport,
+    InboundSms,
+    ProviderError,
+    SendResult,
+    SmsProvider,
+    _lt,
+    credit_message,
+    inbound_number,
+    required,
+)
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER, FAILURE_UNCERTAIN
 
 # Vonage's documented answers (developer.vonage.com/api-errors/sms and /messaging/sms/guides/troubleshooting-sms):
@@ -83,7 +93,7 @@ VONAGE_INVALID_DESTINATION = {"3", "9", "11"}
 
 class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API"):
     default_base_url = "https://rest.nexmo.com"
-    has_balance = balance_in_answers = has_delivery_reports = True
+    has_balance = balance_in_answers = has_delivery_reports = has_inbound = True
     credential_labels = {
         "api_key": required("API Key"),
         "password": required("API Secret"),
@@ -197,3 +207,26 @@ class VonageProvider(SmsProvider, code="vonage", label="Vonage (Nexmo) SMS API")
             failure_type = "sms_invalid_destination"
         message = f"Vonage {status}" + (f" (err-code {err_code})" if err_code else "")
         return [DeliveryReport(message_id, "error", failure_type, message, extra)]
+
+    # -- inbound messages -----------------------------------------------------
+    def parse_inbound(self, payload, headers=None):
+        """An inbound SMS (GET query, POST form or JSON): ``msisdn`` (the phone, E.164 without ``+``),
+        ``to`` (our virtual number), ``messageId``, ``text``, ``type`` (``text``, ``unicode``, ``binary``),
+        ``message-timestamp``. The parts of a long message come one by one (``concat-*``): each is stored
+        as it comes; binary messages are not text and are ignored."""
+        payload = payload if isinstance(payload, dict) else {}
+        message_id = str(payload.get("messageId") or payload.get("message-id") or "").strip()
+        number = inbound_number(payload.get("msisdn"))
+        if not message_id or not number:
+            raise ValueError("Vonage inbound SMS: messageId or msisdn missing")
+        if str(payload.get("type") or "text").strip().lower() == "binary":
+            return []
+        return [
+            InboundSms(
+                number,
+                str(payload.get("text") or ""),
+                message_id,
+                to=payload.get("to"),
+                date=payload.get("message-timestamp"),
+            )
+        ]

@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 from markupsafe import Markup
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..tools import bulk_insert
@@ -22,16 +23,13 @@ class TestSmsBulkInsert(SmsGatewayCase):
         super().setUpClass()
         france = cls.env.ref("base.fr")
         cls.partners = cls.env["res.partner"].create(
-            [
-                {"name": f"Bulk {index}", "mobile": f"+3361234{index:04d}", "country_id": france.id}
-                for index in range(6)
-            ]
+            [{"name": f"Bulk {index}", "mobile": f"+3361234{index:04d}", "country_id": france.id} for index in range(6)]
         )
         cls.topup(cls.company_a, 100)
 
     def rows(self, table, ids):
         self.env.flush_all()
-        self.env.cr.execute(f"SELECT * FROM {table} WHERE id IN %s ORDER BY id", (tuple(ids),))  # noqa: S608
+        self.env.cr.execute(f"SELECT * FROM {table} WHERE id IN %s ORDER BY id", (tuple(ids),))
         columns = [column.name for column in self.env.cr.description]
         return [dict(zip(columns, row, strict=True)) for row in self.env.cr.fetchall()]
 
@@ -138,3 +136,59 @@ class TestSmsBulkInsert(SmsGatewayCase):
         self.assertTrue(bulk_insert.can_copy_rows(Sms, ["number", "partner_id", "state"]))
         self.assertFalse(bulk_insert.can_copy_rows(Sms, ["error_display"]), "computed, not stored")
         self.assertFalse(bulk_insert.can_copy_rows(self.env["mail.message"], ["partner_ids"]), "relation table")
+
+    def test_a_stored_computed_field_of_a_varied_column_refuses_the_copy(self):
+        """The copies would keep the first row's computed value: contacts' commercial entity follows the parent."""
+        Partner = self.env["res.partner"]
+        with patch.object(bulk_insert, "KNOWN_CREATE_MODULES", ("odoo.",)):
+            self.assertTrue(bulk_insert.can_copy_rows(Partner, ["comment"]))
+            self.assertFalse(bulk_insert.can_copy_rows(Partner, ["parent_id"]))
+
+    def test_a_mass_send_copies_the_rows(self):
+        """The fast path is the one taken: one ORM row, the others copied, for the SMS and for the logs."""
+        with (
+            patch(f"{PACKAGE}.models.sms_sms.insert_row_copies", wraps=bulk_insert.insert_row_copies) as sms_copies,
+            patch(f"{PACKAGE}.models.mail_thread.insert_row_copies", wraps=bulk_insert.insert_row_copies) as logs,
+        ):
+            self.mass_send(self.partners)
+        self.assertEqual([len(call.args[1]) for call in sms_copies.call_args_list], [5])
+        self.assertEqual([len(call.args[1]) for call in logs.call_args_list], [5])
+
+    def test_a_create_of_many_sms_copies_them_with_the_same_checks(self):
+        """``sms.sms.create`` with many values (an automated action, an import) takes the same path; numbers are
+        normalised and refused as one by one."""
+        numbers = [f"+3361234{index:04d}" for index in range(60)]
+        numbers[10] = "06 12 34 99 99"  # national: normalised
+        numbers[20] = "+33123"  # too short: refused
+        with patch(f"{PACKAGE}.models.sms_sms.insert_row_copies", wraps=bulk_insert.insert_row_copies) as copies:
+            sms = (
+                self.env["sms.sms"]
+                .with_company(self.company_a)
+                .sudo()
+                .create([{"number": number, "body": "Rappel"} for number in numbers])
+            )
+        self.assertEqual([len(call.args[1]) for call in copies.call_args_list], [59])
+        self.assertEqual(sms[10].number, "+33612349999")
+        self.assertEqual((sms[20].state, sms[20].failure_type), ("error", "sms_number_format"))
+        self.assertEqual(sms[21].number, numbers[21])
+        self.assertEqual(sms.filtered(lambda s: s.state == "outgoing").mapped("credit_charged"), [1] * 59)
+        self.assertEqual(self.balance(self.company_a), 100 - 59)
+
+    def test_the_e164_shortcut_agrees_with_odoo_normaliser(self):
+        """Numbers already in E.164 form are checked with one parse instead of Odoo's two: same verdicts."""
+        from odoo.addons.phone_validation.tools import phone_validation
+
+        def odoo_verdict(number):
+            try:
+                return phone_validation.phone_format(number, None, None, force_format="E164")
+            except UserError:
+                return False
+
+        Sms = self.env["sms.sms"]
+        numbers = [
+            "+33612345678", "+33187654321", "+33012345678", "+3361234567", "+14155552671", "+12125550123",
+            "+447911123456", "+390612345678", "+3906123", "+4915123456789", "+999123456789", "+262692123456",
+            "+590690123456", "+687751234", "+3225551234", "+41791234567", "+8613800138000", "+100000000",
+        ]  # fmt: skip
+        for number in numbers:
+            self.assertEqual(Sms._gateway_format_number(number, "FR"), odoo_verdict(number), number)

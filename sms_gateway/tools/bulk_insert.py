@@ -31,13 +31,19 @@ def can_copy_rows(model, columns):
             or field.type in ("one2many", "many2many", "binary", "properties")
         ):
             return False
+    # a stored computed field that depends on a varied column would keep the first row's value in the copies
+    varied = set(columns)
+    for field in model._fields.values():
+        if field.store and field.compute and field.name not in varied:
+            if any(dependency.split(".")[0] in varied for dependency in model.pool.field_depends[field]):
+                return False
     return True
 
 
 def insert_row_copies(template, rows):
     """Insert one row per dict of ``rows`` (all with the same keys), each a copy of ``template``'s row but for
     the keys of the dict, converted as the ORM converts them; return the new records, in the order of
-    ``rows``. ``template`` is one record the ORM has just created (flushed here)."""
+    ``rows``, after the checks the ORM's ``create`` makes once its rows are inserted. ``template`` is one record the ORM has just created (flushed here)."""
     template.ensure_one()
     model = template.browse()
     if not rows:
@@ -90,4 +96,11 @@ def insert_row_copies(template, rows):
         template=template.id,
     )
     cr.execute(query)
-    return model.browse(ids)
+    copies = model.browse(ids)
+    # what the ORM's create does after its INSERT: dependent fields of other records marked for recomputation,
+    # the constraints checked, the record rules applied to the new rows
+    stored = [name for name, field in model._fields.items() if field.store]
+    copies.modified(stored, create=True)
+    copies._validate_fields(stored)
+    copies.check_access("create")
+    return copies

@@ -32,6 +32,8 @@ Test inputs:
 import itertools
 import re
 
+import requests
+
 from .base import EmulatorResponse, ProviderEmulator, segments
 
 SEND_FIELDS = {"sender", "recipient", "content", "type", "tag", "webUrl", "unicodeEnabled", "organisationPrefix"}
@@ -176,3 +178,21 @@ class BrevoEmulator(ProviderEmulator):
                 "remainingCredits": remaining,
             },
         )
+
+    # -- the phone's side: an SMS event sent to the account's webhook --------------------------------------
+    def send_inbound(self, url, number, text="", message_id=1000001, event="replied", date="2026-12-03 09:00:00"):
+        """Post a transactional SMS event to ``url`` as Brevo does (JSON): ``replied`` with the text in
+        ``reply``, or ``unsubscribed``; ``to`` is the phone (without ``+``), ``messageId`` our SMS."""
+        body = {
+            "id": 26570,
+            "to": number.lstrip("+"),
+            "sms_count": 1,
+            "credits_used": 1,
+            "messageId": message_id,
+            "msg_status": event,
+            "date": date,
+            "type": "transactional",
+        }
+        if event == "replied":
+            body["reply"] = text
+        return requests.post(url, json=body, timeout=10)

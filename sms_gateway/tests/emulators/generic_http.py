@@ -20,6 +20,8 @@ text answers of ``/form`` come as ``text/plain`` without charset, UTF-8 bytes).
 import base64
 import itertools
 
+import requests
+
 from .base import EmulatorResponse, ProviderEmulator
 
 INVALID_NUMBERS = {"+33600000009", "33600000009"}
@@ -104,3 +106,11 @@ class GenericHttpEmulator(ProviderEmulator):
         if path == "/send":
             return EmulatorResponse(200, {"status": -3 if reason == "invalid" else -4, "message": text})
         return EmulatorResponse(200, f"KO {text}\n".encode(), "text/plain")  # UTF-8, no charset
+
+    # -- the phone's side: a reply forwarded to the account's inbound URL -----------------------------------
+    @staticmethod
+    def send_inbound(url, fields, method="POST"):
+        """Forward a reply to ``url`` with the gateway's own ``fields`` (a dict: form for POST, query for GET)."""
+        if method == "GET":
+            return requests.get(url, params=fields, timeout=10)
+        return requests.post(url, data=fields, timeout=10)

@@ -23,6 +23,9 @@ segment; not enough -> 202 "Not enough credit".
 
 import itertools
 import re
+import uuid
+
+import requests
 
 from .base import EmulatorResponse, ProviderEmulator, segments
 
@@ -121,3 +124,17 @@ class OvhEmulator(ProviderEmulator):
                     "no_stop": params.get("noStop", "0"),
                 }
         return self._answer(params, 100, credit_left=left, ids=ids, ids_key=self.ids_key)
+
+    # -- the phone's side: a reply sent to the account's replies callback ----------------------------------
+    def send_inbound(self, url, number, text, reply_id=None, shortcode="38200"):
+        """Call the replies callback ``url`` as OVH does (form): ``id``, ``senderid`` (``0033...``),
+        ``message``, ``shortcode``, ``tag``, ``date``."""
+        form = {
+            "id": reply_id or str(uuid.uuid4().int % 10**9),
+            "senderid": "00" + number.lstrip("+"),
+            "message": text,
+            "shortcode": shortcode,
+            "tag": "",
+            "date": "2026-12-03 08:00:00",
+        }
+        return requests.post(url, data=form, timeout=10)

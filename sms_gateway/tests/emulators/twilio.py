@@ -27,10 +27,14 @@ Test inputs (Twilio's own magic test numbers where they exist):
 
 import base64
 import email.utils
+import hashlib
+import hmac
 import itertools
 import urllib.parse
 import uuid
 from datetime import datetime, timezone
+
+import requests
 
 from .base import EmulatorResponse, ProviderEmulator, segments
 
@@ -219,3 +223,34 @@ class TwilioEmulator(ProviderEmulator):
         return EmulatorResponse(
             200, {"messages": messages, "page": page, "page_size": page_size, "next_page_uri": next_page_uri}
         )
+
+    # -- the phone's side: an incoming message posted to the account's webhook ------------------------------
+    def send_inbound(
+        self, url, number, text, to="+15005550006", sid=None, opt_out_type=None, sign=True, signed_url=None, **extra
+    ):
+        """Post an incoming message to ``url`` as Twilio does (form, signed ``X-Twilio-Signature`` with the
+        auth token, over the URL (``signed_url``: another one, for forgeries) and the sorted parameters);
+        return the ``requests`` response."""
+        sid = sid or f"SM{uuid.uuid4().hex}"
+        form = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "SmsMessageSid": sid,
+            "AccountSid": self.account_sid,
+            "From": number,
+            "To": to,
+            "Body": text,
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+            "ApiVersion": "2010-04-01",
+            **extra,
+        }
+        if opt_out_type:
+            form["OptOutType"] = opt_out_type
+        headers = {}
+        if sign:
+            data = (signed_url or url) + "".join(f"{name}{form[name]}" for name in sorted(form))
+            digest = hmac.new(self.auth_token.encode(), data.encode(), hashlib.sha1).digest()
+            headers["X-Twilio-Signature"] = base64.b64encode(digest).decode()
+        return requests.post(url, data=form, headers=headers, timeout=10)

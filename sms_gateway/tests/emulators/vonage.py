@@ -18,6 +18,10 @@ cannot pay -> 9 "Quota Exceeded - rejected" (Vonage's "Partner Quota Violation":
 """
 
 import itertools
+import uuid
+from datetime import datetime, timezone
+
+import requests
 
 from .base import EmulatorResponse, ProviderEmulator, segments
 
@@ -96,3 +100,20 @@ class VonageEmulator(ProviderEmulator):
                     }
                 )
         return EmulatorResponse(200, {"message-count": str(parts), "messages": entries})
+
+    # -- the phone's side: an inbound SMS sent to the account's webhook -----------------------------------
+    def send_inbound(self, url, number, text, to="33700000000", message_id=None, method="GET"):
+        """Send an inbound SMS to ``url`` as Vonage does: GET query (or POST JSON) with ``msisdn`` (E.164
+        without ``+``), ``to``, ``messageId``, ``text``, ``type``, ``keyword``, ``message-timestamp``."""
+        params = {
+            "msisdn": number.lstrip("+"),
+            "to": to,
+            "messageId": message_id or uuid.uuid4().hex[:16].upper(),
+            "text": text,
+            "type": "unicode" if any(ord(c) > 0x7F for c in text) else "text",
+            "keyword": (text.split() or [""])[0].upper(),
+            "message-timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        if method == "GET":
+            return requests.get(url, params=params, timeout=10)
+        return requests.post(url, json=params, timeout=10)
