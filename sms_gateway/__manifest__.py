@@ -18,6 +18,8 @@
         "security/sms_gateway_api_security.xml",
         "data/ir_cron_data.xml",
         "data/sms_gateway_api_data.xml",
+        "security/sms_federation_security.xml",
+        "data/sms_usage_cron.xml",
         "views/sms_gateway_account_views.xml",
         "views/sms_credit_move_views.xml",
         "views/sms_sms_views.xml",
@@ -28,9 +30,12 @@
         "wizards/sms_composer_rules_views.xml",
         "views/sms_gateway_menus.xml",
         "views/sms_gateway_application_views.xml",
+        "wizards/sms_credit_allocation_views.xml",
+        "views/sms_federation_views.xml",
     ],
     "demo": [
         "demo/sms_gateway_demo.xml",
+        "demo/sms_federation_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

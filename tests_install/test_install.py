@@ -42,6 +42,8 @@ OUR_TABLES = (
     "sms_gateway_application",
     "sms_gateway_api_request",
     "sms_gateway_callback",
+    "sms_usage_daily",
+    "sms_gateway_account_share_rel",
 )
 
 

@@ -204,6 +204,7 @@ class ResCompany(models.Model):
                             balance=balance,
                             threshold=company.sms_low_balance_threshold,
                         ),
+                        extra_users=company._sms_structure_managers(),  # a member's structure is told too
                     )
             elif company.sms_low_balance_alerted:
                 company._sms_flip_alert(
@@ -235,10 +236,10 @@ class ResCompany(models.Model):
                     ),
                 )
 
-    def _sms_notify_managers(self, subject, text):
-        """One e-mail and one Odoo notification to the SMS managers of the company."""
+    def _sms_notify_managers(self, subject, text, extra_users=None):
+        """One e-mail and one Odoo notification to the SMS managers of the company (and ``extra_users``)."""
         self.ensure_one()
-        managers = self._sms_gateway_managers()
+        managers = self._sms_gateway_managers() | (extra_users or self.env["res.users"])
         _logger.info("SMS credit alert for company %s to %s manager(s): %s", self.id, len(managers), subject)
         if not managers:
             return
@@ -258,7 +259,8 @@ class ResCompany(models.Model):
         account = self.env["sms.gateway.account"]._get_for_company(self)
         if account:
             account = account.with_context(mail_activity_quick_update=True)  # the e-mail above is enough
-            for manager in managers:
+            # only for those who can open the account (a shared one belongs to the structure)
+            for manager in managers.filtered(lambda u: account.company_id in u.company_ids):
                 account.activity_schedule(
                     "mail.mail_activity_data_warning", summary=subject, note=body, user_id=manager.id
                 )

@@ -40,6 +40,10 @@ class ResConfigSettings(models.TransientModel):
     sms_optout_confirm = fields.Boolean(related="company_id.sms_optout_confirm", readonly=False)
     sms_optout_confirm_text = fields.Char(related="company_id.sms_optout_confirm_text", readonly=False)
     sms_reply_window_days = fields.Integer(related="company_id.sms_reply_window_days", readonly=False)
+    # federations (res_company_federation.py)
+    sms_account_order = fields.Selection(related="company_id.sms_account_order", readonly=False)
+    sms_user_quota = fields.Integer(related="company_id.sms_user_quota", readonly=False)
+    sms_user_quota_alert = fields.Integer(related="company_id.sms_user_quota_alert", readonly=False)
 
     @api.depends("group_sms_user_everyone")
     def _compute_sms_restrict_sending(self):

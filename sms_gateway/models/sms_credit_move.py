@@ -42,6 +42,7 @@ class SmsCreditMove(models.Model):
             ("consumption", "Consumption"),
             ("refund", "Refund"),
             ("adjustment", "Manual adjustment"),
+            ("allocation", "Allocation"),
         ],
         string="Type",
         required=True,
@@ -59,6 +60,20 @@ class SmsCreditMove(models.Model):
     sms_id = fields.Many2one("sms.sms", "SMS", index="btree_not_null", ondelete="set null", readonly=True)
     sms_count = fields.Integer("Number of SMS", readonly=True, help="Number of SMS this move is for.")
     reference = fields.Char(readonly=True)
+    counterpart_company_id = fields.Many2one(
+        "res.company",
+        "Allocated from / to",
+        readonly=True,
+        help="An allocation: the other company of the pair of rows (the structure or its member).",
+    )
+    member_company_id = fields.Many2one(
+        "res.company",
+        "Sent by",
+        index="btree_not_null",
+        readonly=True,
+        help="The company whose SMS this consumption is for (a member drawing on its structure's pool is charged "
+        "on the structure's ledger).",
+    )
     note = fields.Char()
 
     @api.constrains("move_type", "quantity")
@@ -68,7 +83,7 @@ class SmsCreditMove(models.Model):
                 raise ValidationError(_("A top-up or a refund must add a positive number of SMS."))
             if move.move_type == "consumption" and move.quantity > 0:
                 raise ValidationError(_("A consumption must take credit, not add it."))
-            if move.move_type == "adjustment" and not move.quantity:
+            if move.move_type in ("adjustment", "allocation") and not move.quantity:
                 raise ValidationError(_("An adjustment must change the balance."))
 
     @api.model_create_multi
@@ -95,7 +110,7 @@ class SmsCreditMove(models.Model):
                     )
                 )
         moves = super().create(vals_list)
-        credited = moves.filtered(lambda m: m.quantity > 0 and m.move_type in ("topup", "adjustment"))
+        credited = moves.filtered(lambda m: m.quantity > 0 and m.move_type in ("topup", "adjustment", "allocation"))
         if credited:
             credited.company_id.sudo()._sms_credit_added()
         return moves
@@ -137,6 +152,98 @@ class SmsCreditMove(models.Model):
         cr.execute("SELECT COALESCE(SUM(quantity), 0) FROM sms_credit_move WHERE company_id = %s", (company.id,))
         return cr.fetchone()[0]
 
+    @api.model
+    def _lock_credits(self, companies):
+        """Lock the credit of several companies, always in the order of their ids (two allocations between
+        the same companies never wait for each other in a cycle), and return ``{company id: balance}``."""
+        return {company.id: self._lock_credit(company) for company in companies.sorted("id")}
+
+    # ------------------------------------------------------------------
+    # Allocations between a structure and its members
+    # ------------------------------------------------------------------
+    @api.model
+    def _allocate(self, giver, receiver, quantity, note=False):
+        """Move ``quantity`` SMS units from ``giver`` to ``receiver`` (one a branch of the other: a structure
+        allocating to a member, or taking unspent credit back)."""
+        return self._allocate_many(giver, {receiver: quantity}, note=note, reverse=False)
+
+    @api.model
+    def _allocate_many(self, structure, quantities, note=False, reverse=False):
+        """Allocate ``{member: quantity}`` from ``structure`` to its members (``reverse``: take it back from
+        them) in one transaction: a pair of rows per member (out of the giver, into the receiver), under the
+        credit locks of every company involved taken in id order, never taking a giver below zero. Raise a
+        UserError, nothing written, on a bad amount, a company outside the structure or a short balance.
+        Rights are the caller's business (``sms.credit.allocation`` checks them)."""
+        Company = self.env["res.company"].sudo()
+        structure = structure.sudo()
+        members = Company.browse([member.id for member in quantities])
+        if not members:
+            raise UserError(_("Choose at least one member to allocate SMS credit to."))
+        for member, quantity in quantities.items():
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+                raise UserError(
+                    _(
+                        "An allocation is a whole, positive number of SMS (%(quantity)s for %(company)s). "
+                        "Nothing was allocated.",
+                        quantity=quantity,
+                        company=member.name,
+                    )
+                )
+        outside = members.filtered(lambda m: not m._sms_is_member_of(structure))
+        if outside:
+            raise UserError(
+                _(
+                    "%(companies)s are not members (branches) of %(structure)s. Nothing was allocated.",
+                    companies=", ".join(outside.mapped("name")),
+                    structure=structure.name,
+                )
+            )
+        balances = self._lock_credits(structure | members)
+        quantity_of = {member.id: quantity for member, quantity in quantities.items()}
+        if reverse:
+            short = [m for m in members if quantity_of[m.id] > balances[m.id]]
+            if short:
+                raise UserError(
+                    _(
+                        "%(company)s has %(balance)s SMS left that it has not spent or reserved: %(quantity)s cannot "
+                        "be taken back. Nothing was taken back.",
+                        company=short[0].name,
+                        balance=balances[short[0].id],
+                        quantity=quantity_of[short[0].id],
+                    )
+                )
+        else:
+            total = sum(quantity_of.values())
+            if total > balances[structure.id]:
+                raise UserError(
+                    _(
+                        "%(structure)s has %(balance)s SMS: allocating %(total)s would take it below zero. "
+                        "Nothing was allocated.",
+                        structure=structure.name,
+                        balance=balances[structure.id],
+                        total=total,
+                    )
+                )
+        vals_list = []
+        for member in members:
+            quantity = quantity_of[member.id]
+            giver, receiver = (member, structure) if reverse else (structure, member)
+            reference = (
+                _("Credit taken back from %(company)s", company=member.name)
+                if reverse
+                else _("Credit allocated to %(company)s", company=member.name)
+            )
+            common = {"move_type": "allocation", "reference": reference, "note": note}
+            vals_list.append(
+                {**common, "company_id": giver.id, "counterpart_company_id": receiver.id, "quantity": -quantity}
+            )
+            vals_list.append(
+                {**common, "company_id": receiver.id, "counterpart_company_id": giver.id, "quantity": quantity}
+            )
+        moves = self.sudo().create(vals_list)
+        (structure if not reverse else members)._sms_check_low_balance()
+        return moves
+
     # ------------------------------------------------------------------
     # Reserve (when SMS are queued)
     # ------------------------------------------------------------------
@@ -167,11 +274,13 @@ class SmsCreditMove(models.Model):
         return reserved_by_cost, refused_by_message
 
     @api.model
-    def _create_reservation(self, company, reserved_by_cost, reference, sms_id=False):
-        """The one reserved consumption move of a create batch (or of a reservation) of ``company``."""
+    def _create_reservation(self, company, reserved_by_cost, reference, sms_id=False, member=None):
+        """The one reserved consumption move of a create batch (or of a reservation) of ``company``, for the
+        SMS of ``member`` (the sending company, when it draws on ``company``'s pool)."""
         return self.sudo().create(
             {
                 "company_id": company.id,
+                "member_company_id": (member or company).id,
                 "move_type": "consumption",
                 "state": "reserved",
                 "quantity": -sum(cost * len(keys) for cost, keys in reserved_by_cost.items()),
@@ -209,7 +318,9 @@ class SmsCreditMove(models.Model):
         per_segment = {}
         moves = []
         refused = {}
-        for company_id, indexes in by_company.items():
+        # the paying company of each sender (itself, or its structure's pool), locked in id order
+        payer_of = {company_id: Company.browse(company_id)._sms_credit_company() for company_id in by_company}
+        for company_id, indexes in sorted(by_company.items(), key=lambda item: (payer_of[item[0]].id, item[0])):
             costs = []
             for index in indexes:
                 vals = vals_list[index]
@@ -218,14 +329,25 @@ class SmsCreditMove(models.Model):
                     per_segment[account_id] = Account.browse(account_id).credits_per_segment
                 costs.append((index, self._sms_cost(vals.get("sms_segment_count"), per_segment[account_id])))
             company = Company.browse(company_id)
-            reserved_by_cost, refused_by_message = self._split_credit(company, costs)
+            payer = payer_of[company_id]
+            # quotas (the member's on its pool, the user's): a send over them is refused whole, uncharged
+            self._lock_credit(payer)
+            needed = sum(cost for _index, cost in costs)
+            quota_problem = company._sms_quota_problem(needed)
+            if quota_problem:
+                reserved_by_cost, refused_by_message = {}, {quota_problem: [index for index, _cost in costs]}
+            else:
+                reserved_by_cost, refused_by_message = self._split_credit(payer, costs)
             if reserved_by_cost:
                 first = min(index for keys in reserved_by_cost.values() for index in keys)
-                move = self._create_reservation(company, reserved_by_cost, vals_list[first].get("origin_label"))
+                move = self._create_reservation(
+                    payer, reserved_by_cost, vals_list[first].get("origin_label"), member=company
+                )
                 for cost, keys in reserved_by_cost.items():
                     for index in keys:
-                        vals_list[index].update(credit_charged=cost, credit_move_id=move.id)
+                        vals_list[index].update(credit_charged=cost, credit_move_id=move.id, credit_company_id=payer.id)
                 moves.append((move, [index for keys in reserved_by_cost.values() for index in keys]))
+                company._sms_after_reservation(-move.quantity)
             for message, keys in refused_by_message.items():
                 for index in keys:
                     vals_list[index].update(state="error", failure_type="sms_credit", error_message=message)
@@ -241,8 +363,12 @@ class SmsCreditMove(models.Model):
         """Reserve the whole ``cost`` of ``batch`` (an ``sms.send.batch`` about to be prepared) as one
         ledger row, under the company's lock; raise a UserError, nothing reserved, when the credit is short
         (a send never runs short half-way)."""
-        company = batch.company_id
+        member = batch.company_id
+        company = member._sms_credit_company()
         available = self._lock_credit(company)
+        quota_problem = member._sms_quota_problem(cost)
+        if quota_problem:
+            raise UserError(_("%(problem)s Nothing was sent.", problem=quota_problem))
         if cost > available:
             raise UserError(
                 _(
@@ -255,6 +381,7 @@ class SmsCreditMove(models.Model):
         move = self.sudo().create(
             {
                 "company_id": company.id,
+                "member_company_id": member.id,
                 "move_type": "consumption",
                 "state": "reserved",
                 "quantity": -cost,
@@ -263,6 +390,7 @@ class SmsCreditMove(models.Model):
             }
         )
         batch.sudo().write({"credit_move_id": move.id, "credit_reserved": cost})
+        member._sms_after_reservation(cost)
         return move
 
     @api.model
@@ -287,7 +415,7 @@ class SmsCreditMove(models.Model):
                 per_segment[account_id] = self.env["sms.gateway.account"].sudo().browse(account_id).credits_per_segment
             cost = self._sms_cost(vals.get("sms_segment_count"), per_segment[account_id])
             if cost <= left - used:
-                vals.update(credit_charged=cost, credit_move_id=move.id)
+                vals.update(credit_charged=cost, credit_move_id=move.id, credit_company_id=move.company_id.id)
                 used += cost
         if used:
             batch.credit_used += used
@@ -303,7 +431,8 @@ class SmsCreditMove(models.Model):
         if unused > 0:
             self.sudo().create(
                 {
-                    "company_id": batch.company_id.id,
+                    "company_id": move.company_id.id,
+                    "member_company_id": batch.company_id.id,
                     "move_type": "refund",
                     "quantity": unused,
                     "reference": _("Refund: credit of %(send)s not used", send=batch.name),
@@ -341,7 +470,8 @@ class SmsCreditMove(models.Model):
     def _reserve_sms(self, sms):
         """Reserve the credit of queued SMS records, in order, per company; those whose cost the company
         cannot cover end in error, uncharged."""
-        for company, company_sms in sms.grouped("company_id").items():
+        for member, company_sms in sms.grouped("company_id").items():
+            company = member._sms_credit_company()
             reserved_by_cost, refused_by_message = self._split_credit(
                 company,
                 (
@@ -356,9 +486,12 @@ class SmsCreditMove(models.Model):
                     reserved_by_cost,
                     reserved[:1].origin_label,
                     sms_id=reserved.id if len(reserved) == 1 else False,
+                    member=member,
                 )
                 for cost, ids in reserved_by_cost.items():
-                    sms.browse(ids).write({"credit_charged": cost, "credit_move_id": move.id})
+                    sms.browse(ids).write(
+                        {"credit_charged": cost, "credit_move_id": move.id, "credit_company_id": company.id}
+                    )
             for message, ids in refused_by_message.items():
                 refused = sms.browse(ids)
                 refused.write({"state": "error", "failure_type": "sms_credit", "error_message": message})
@@ -373,19 +506,24 @@ class SmsCreditMove(models.Model):
         if not sms:
             return
         # one aggregate, not the fields of every SMS: a big send's copied rows are not in the cache
-        sms.flush_recordset(["gateway_account_id", "failure_type", "credit_charged", "company_id"])
+        sms.flush_recordset(["gateway_account_id", "failure_type", "credit_charged", "company_id", "credit_company_id"])
         self.env.cr.execute(
-            """SELECT company_id, COUNT(*) FILTER (WHERE failure_type = 'sms_credit'), BOOL_OR(credit_charged > 0)
-                 FROM sms_sms WHERE id = ANY(%s) AND gateway_account_id IS NOT NULL GROUP BY company_id""",
+            """SELECT company_id, COALESCE(credit_company_id, company_id),
+                      COUNT(*) FILTER (WHERE failure_type = 'sms_credit'), BOOL_OR(credit_charged > 0)
+                 FROM sms_sms WHERE id = ANY(%s) AND gateway_account_id IS NOT NULL GROUP BY 1, 2""",
             (list(sms._ids),),
         )
+        refused_counts = {}
         charged_company_ids = []
-        for company_id, refused_count, charged in self.env.cr.fetchall():
+        for company_id, payer_id, refused_count, charged in self.env.cr.fetchall():
             if refused_count:
-                self.env["res.company"].browse(company_id)._sms_notify_credit_shortage(refused_count)
+                refused_counts[company_id] = refused_counts.get(company_id, 0) + refused_count
             if charged:
-                charged_company_ids.append(company_id)
-        self.env["res.company"].browse(charged_company_ids)._sms_check_low_balance()
+                # the ledger that paid: a member's own, or its structure's pool (a pool member's own balance is unused)
+                charged_company_ids.append(payer_id)
+        for company_id, refused_count in refused_counts.items():
+            self.env["res.company"].browse(company_id)._sms_notify_credit_shortage(refused_count)
+        self.env["res.company"].browse(set(charged_company_ids))._sms_check_low_balance()
 
     # ------------------------------------------------------------------
     # Settle and refund (when the provider answered)
@@ -394,10 +532,13 @@ class SmsCreditMove(models.Model):
     def _refund_sms(self, sms, reference):
         """Give back the credit of SMS that were not sent (one refund move per company)."""
         charged = sms.filtered("credit_charged")
-        for company, company_sms in charged.grouped("company_id").items():
+        # back to the ledger that paid (a structure's pool), for the member that sent
+        by_payer = charged.grouped(lambda s: (s.credit_company_id or s.company_id, s.company_id))
+        for (company, member), company_sms in by_payer.items():
             self.sudo().create(
                 {
                     "company_id": company.id,
+                    "member_company_id": member.id,
                     "move_type": "refund",
                     "quantity": sum(company_sms.mapped("credit_charged")),
                     "sms_count": len(company_sms),

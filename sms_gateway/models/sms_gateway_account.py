@@ -51,6 +51,23 @@ class SmsGatewayAccount(models.Model):
         "Sender ID",
         help="Originator shown on the recipient's phone (max. 11 letters or a phone number), if the provider allows it.",
     )
+    share_mode = fields.Selection(
+        [("none", "Not shared"), ("all", "All branches"), ("chosen", "Chosen branches")],
+        "Shared with",
+        default="none",
+        required=True,
+        help="Branches of the company without an active account of their own send through a shared account "
+        "(their SMS are charged as their funding says). Its credentials stay visible to this company's SMS "
+        "managers only.",
+    )
+    share_company_ids = fields.Many2many(
+        "res.company",
+        "sms_gateway_account_share_rel",
+        "account_id",
+        "company_id",
+        "Branches",
+        help="The branches this account sends for.",
+    )
     credits_per_segment = fields.Integer(
         "Credits per SMS segment", default=1, required=True, help="Credits charged for each 160-character segment."
     )
@@ -161,6 +178,12 @@ class SmsGatewayAccount(models.Model):
         "the price per SMS for providers with a money balance (Twilio, Vonage). Used to compare the provider's "
         "balance with the company's SMS credit.",
     )
+    reinvoice_unit_price = fields.Float(
+        "Re-invoicing price of one SMS unit",
+        digits=(16, 5),
+        help="What the structure charges its members for one SMS unit sent through this account (re-invoicing "
+        "report). 0: not re-invoiced.",
+    )
     balance_gap_percent = fields.Float(
         "Balance gap alert (%)",
         default=20.0,
@@ -186,7 +209,7 @@ class SmsGatewayAccount(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if {"active", "company_id"} & set(vals):
+        if {"active", "company_id", "share_mode", "share_company_ids"} & set(vals):
             self.env.registry.clear_cache()
         return super().write(vals)
 
@@ -298,14 +321,37 @@ class SmsGatewayAccount(models.Model):
     def _gateway_company_ids(self):
         """The companies that send through the gateway. Cached: queueing an SMS for a company without an
         account must cost stock Odoo nothing, not even a query."""
-        return frozenset(self.sudo().search([("active", "=", True)]).company_id.ids)
+        accounts = self.sudo().search([("active", "=", True)])
+        company_ids = set(accounts.company_id.ids)
+        # the branches a shared account sends for
+        shared_all = accounts.filtered(lambda a: a.share_mode == "all").company_id
+        if shared_all:
+            company_ids.update(self.env["res.company"].sudo().search([("id", "child_of", shared_all.ids)]).ids)
+        company_ids.update(accounts.filtered(lambda a: a.share_mode == "chosen").share_company_ids.ids)
+        return frozenset(company_ids)
 
     @api.model
     def _get_for_company(self, company):
-        """The account that sends for ``company`` now (first active one by sequence)."""
+        """The account that sends for ``company`` now (its own first active one by sequence, or its
+        structure's shared one: ``res.company._sms_gateway_accounts``)."""
         if company.id not in self._gateway_company_ids():
             return self.sudo().browse()
-        return self.sudo().search([("company_id", "=", company.id), ("active", "=", True)], limit=1)
+        return company._sms_gateway_accounts()[:1]
+
+    @api.constrains("share_mode", "share_company_ids", "company_id")
+    def _check_share_company_ids(self):
+        for account in self.sudo():
+            owner = account.company_id
+            outside = account.share_company_ids.filtered(lambda c, owner=owner: not c._sms_is_member_of(owner))
+            if outside:
+                raise ValidationError(
+                    _(
+                        "An account is shared with branches of its company only: %(companies)s are not branches "
+                        "of %(company)s.",
+                        companies=", ".join(outside.mapped("name")),
+                        company=account.company_id.name,
+                    )
+                )
 
     @api.model
     def _gateway_find_by_token(self, token):

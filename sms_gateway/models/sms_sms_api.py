@@ -171,7 +171,7 @@ class SmsSms(models.Model):
             self.env["sms.credit.move"]._sms_cost(s.sms_segment_count, account.credits_per_segment) for s in to_send
         )
         # the balance before this request: what was reserved here is rolled back with it
-        balance = company.sudo().sms_credit_balance + sum(records.mapped("credit_charged"))
+        balance = company.sudo()._sms_credit_company().sms_credit_balance + sum(records.mapped("credit_charged"))
         raise ApiError(
             402,
             "insufficient_credit",

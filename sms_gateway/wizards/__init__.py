@@ -1,1 +1,1 @@
-from . import sms_composer, sms_composer_rules
+from . import sms_composer, sms_composer_federation, sms_composer_rules, sms_credit_allocation

@@ -377,7 +377,8 @@ class SmsComposer(models.TransientModel):
             account = composer.sms_gateway_account_id
             per_segment = (account.credits_per_segment or 1) if account else 1
             needed *= per_segment
-            balance = composer.sms_company_id.sudo().sms_credit_balance if account else 0
+            # the ledger that pays: the company's own, or its structure's pool
+            balance = composer.sms_company_id.sudo()._sms_credit_company().sms_credit_balance if account else 0
             composer.update(
                 {
                     "sms_final_body": final_body,
