@@ -2,13 +2,17 @@
 SMS created through Odoo's XML-RPC (``sms.sms`` ``create``, what an application would do without the API).
 
 A scratch database with sms_gateway, one company on a sandbox account (plenty of credit), an application and
-its key; Odoo started with ``--workers 1`` (``--workers 0``: the threaded server) and no cron thread (nothing
-is dispatched meanwhile). Then, for ``--seconds`` each:
+its key; Odoo started as one process (``--workers 0``, the threaded server; ``--workers 1`` for one prefork
+worker) and no cron thread (nothing is dispatched meanwhile). Then, for ``--seconds`` each:
 
 * ``POST /messages``, 1 recipient, ``--concurrency`` clients (8): requests/s, p50/p99 latency (target ≥ 150/s);
 * ``POST /messages`` with 1,000 recipients, one client: seconds per call (target ≤ 1.5 s);
 * ``GET /messages/{id}``, ``--concurrency`` clients: requests/s (target ≥ 300/s);
 * XML-RPC ``sms.sms`` ``create`` of 1 SMS, same clients: requests/s, and the API / XML-RPC ratio.
+
+Beside each rate, the CPU the Odoo process used per request and what one dedicated core would sustain at that
+cost: on a shared machine the wall rate says more about the neighbours than about the code. ``--profile``
+profiles the request stack in-process instead (cProfile, the 40 heaviest calls).
 
     python3 bench/bench_api.py [--seconds 10] [--concurrency 8] [--workers 1]
 """
@@ -24,6 +28,8 @@ import time
 import xmlrpc.client
 
 import requests
+
+import odoo as odoo_module
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, ".ci"))
@@ -53,9 +59,45 @@ with registry.cursor() as cr:
     print(json.dumps({"key": key}))
 """
 
+# --profile: the whole request stack in-process (werkzeug's test client on Odoo's WSGI application), under cProfile
+PROFILE = """
+import cProfile, json, pstats, odoo
+from werkzeug.test import Client
+odoo.tools.config.parse_config(["--db_host=127.0.0.1", "--addons-path", %(addons)r, "-d", %(db)r])
+client = Client(odoo.http.root)
+headers = {"Authorization": "Bearer %(key)s", "Content-Type": "application/json"}
+one = json.dumps({"recipients": ["+33612345678"], "text": "Rappel"})
+for _i in range(30):
+    answer = client.post("/sms_gateway/api/v1/messages", data=one, headers=headers)
+    assert answer.status_code == 201, answer.get_data()
+sms_id = json.loads(answer.get_data())["messages"][0]["id"]
+for label, call in (
+    ("POST /messages", lambda: client.post("/sms_gateway/api/v1/messages", data=one, headers=headers)),
+    ("GET /messages/{id}", lambda: client.get(f"/sms_gateway/api/v1/messages/{sms_id}", headers=headers)),
+):
+    profile = cProfile.Profile()
+    profile.enable()
+    for _i in range(300):
+        call()
+    profile.disable()
+    stats = pstats.Stats(profile)
+    print(f"=== {label}: {stats.total_tt / 300 * 1000:.2f} ms of CPU per request (profiled) ===")
+    stats.sort_stats("cumulative").print_stats(40)
+"""
+
 
 def run(*command, **kwargs):
     return subprocess.run(command, check=True, **kwargs)
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) a running process used so far (Linux ``/proc/<pid>/stat``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values, share):
@@ -63,9 +105,12 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def load(seconds, concurrency, call):
-    """``call(session)`` from ``concurrency`` threads for ``seconds``: (requests/s, latencies, errors)."""
+def load(seconds, concurrency, call, pid):
+    """``call(session)`` from ``concurrency`` threads for ``seconds``: (requests/s, latencies, errors, Odoo CPU
+    seconds per request). The machine may be shared: the CPU the Odoo process used per request says what one
+    dedicated core would sustain (PostgreSQL's share not counted)."""
     latencies, errors = [], []
+    cpu_before = process_cpu(pid)
     stop = time.monotonic() + seconds
 
     def client():
@@ -86,16 +131,19 @@ def load(seconds, concurrency, call):
         thread.start()
     for thread in threads:
         thread.join()
-    return len(latencies) / (time.monotonic() - started), latencies, errors
+    cpu = (process_cpu(pid) - cpu_before) / max(len(latencies), 1)
+    return len(latencies) / (time.monotonic() - started), latencies, errors, cpu
 
 
-def report(label, rate, latencies, errors, target=None):
+def report(label, rate, latencies, errors, cpu, target=None):
     line = (
         f"{label:<44} {rate:8.1f} req/s  p50 {statistics.median(latencies) * 1000:7.1f} ms"
         f"  p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  ({len(latencies)} requests, {len(errors)} errors)"
+        f"  Odoo CPU {cpu * 1000:5.1f} ms/req = {1 / cpu if cpu else 0:6.1f} req/s per core"
     )
     if target:
         line += f"  target >= {target}: {'OK' if rate >= target else 'MISSED'}"
+        line += f" (per core: {'OK' if cpu and 1 / cpu >= target else 'MISSED'})"
     print(line, flush=True)
     if errors:
         print("   first error:", errors[0])
@@ -105,8 +153,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=1)
+    # 0: the threaded server, one process (--workers 1 also spawns the gevent process, which needs
+    # zope.interface, absent here)
+    parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--port", type=int, default=8199)
+    parser.add_argument("--profile", action="store_true", help="profile 300 POST and 300 GET in-process instead")
     args = parser.parse_args()
 
     run("dropdb", "--if-exists", "-h", "127.0.0.1", DB)
@@ -128,9 +179,19 @@ def main():
         [sys.executable, "-c", SETUP % {"addons": ADDONS, "db": DB}], check=True, capture_output=True, text=True
     )
     key = json.loads(setup.stdout.strip().splitlines()[-1])["key"]
+    if args.profile:
+        try:
+            subprocess.run([sys.executable, "-c", PROFILE % {"addons": ADDONS, "db": DB, "key": key}], check=True)
+        finally:
+            run("dropdb", "--if-exists", "-h", "127.0.0.1", DB)
+        return
+    # odoo-bin, not "-m odoo": the prefork server re-runs sys.argv[0] for its gevent (websocket) process
+    odoo_bin = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(odoo_module.__file__))), "odoo-bin")
     server = subprocess.Popen(
         [
-            *odoo,
+            sys.executable,
+            odoo_bin,
+            *odoo[3:],
             "--http-port",
             str(args.port),
             "--http-interface",
@@ -139,8 +200,8 @@ def main():
             str(args.workers),
             "--max-cron-threads",
             "0",
-            "--db-filter",
-            f"^{DB}$",
+            # --database without --db-filter: Odoo does not list the server's databases for each request
+            # without a session (every API call), a connection and a query saved
             "--log-level",
             "warn",
             "--limit-time-real",
@@ -170,7 +231,7 @@ def main():
 
         for _warm in range(20):
             post_one(requests)
-        api_post = load(args.seconds, args.concurrency, post_one)
+        api_post = load(args.seconds, args.concurrency, post_one, server.pid)
         report("POST /messages, 1 recipient", *api_post, target=150)
 
         numbers = [f"+336{10000000 + i}" for i in range(1000)]
@@ -193,7 +254,7 @@ def main():
             response = session.get(f"{api}/messages/{sms_id}", headers=headers, timeout=60)
             return response.status_code == 200 or f"{response.status_code} {response.text[:200]}"
 
-        report("GET /messages/{id}", *load(args.seconds, args.concurrency, get_one), target=300)
+        report("GET /messages/{id}", *load(args.seconds, args.concurrency, get_one, server.pid), target=300)
 
         local = threading.local()
 
@@ -205,9 +266,11 @@ def main():
             )
             return True
 
-        rpc = load(args.seconds, args.concurrency, xmlrpc_create)
+        rpc = load(args.seconds, args.concurrency, xmlrpc_create, server.pid)
         report("XML-RPC sms.sms create, 1 SMS (admin password)", *rpc)
-        print(f"{'API POST / XML-RPC create':<44} {api_post[0] / rpc[0]:8.2f} x")
+        print(
+            f"{'API POST / XML-RPC create':<44} {api_post[0] / rpc[0]:8.2f} x wall, {rpc[3] / api_post[3]:.2f} x per CPU"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -106,7 +106,7 @@ class SmsGatewayApi(http.Controller):
                         )
                     return status, body, {"Idempotent-Replayed": "true"}
             body = env["sms.sms"]._api_send(
-                application.with_env(env), company.with_env(env), self._send_values(payload)
+                application.with_env(env).sudo(), company.with_env(env), self._send_values(payload)
             )
             if key is not None:
                 Request._store_answer(application.id, key, 201, body)
@@ -297,25 +297,27 @@ class SmsGatewayApi(http.Controller):
             raise ApiError(
                 401, "unauthorized", _("Invalid, expired or revoked API key."), headers={"WWW-Authenticate": "Bearer"}
             )
-        application_id, user_id, rate_limit = row
-        user = request.env["res.users"].sudo().browse(user_id)
-        request.update_env(user=user_id, context=dict(request.env.context, lang=user.lang, tz=user.tz))
+        application_id, user_id, rate_limit, company_id, company_ids, lang, tz = row
+        context = dict(request.env.context, lang=lang or request.env.context.get("lang"), tz=tz)
+        request.update_env(user=user_id, context=context)
         _ = request.env._
-        if not user.has_group("sms_gateway.group_sms_user"):
+        user = request.env.user
+        if not user.has_group("sms_gateway.group_sms_user"):  # cached per user
             raise ApiError(
                 403,
                 "not_sms_user",
-                _("The user of this key (%(user)s) is not an SMS user.", user=user.name),
+                _("The user of this key (%(user)s) is not an SMS user.", user=user.sudo().name),
             )
         if rate_limit:
             self._check_rate(application_id, rate_limit)
+        company_id = self._company_id(company_id, company_ids)
+        request.update_env(context=dict(request.env.context, allowed_company_ids=[company_id]))
         application = request.env["sms.gateway.application"].sudo().browse(application_id)
-        company = self._company(application, user)
-        request.update_env(context=dict(request.env.context, allowed_company_ids=[company.id]))
-        return application.with_env(request.env).sudo(), company.with_env(request.env)
+        return application, request.env["res.company"].browse(company_id)
 
     def _check_key(self, token):
-        """(application id, user id, rate limit) of the API key ``token`` when it is valid now, else None."""
+        """(application id, user id, rate limit, application's company id, user's company ids, language, time
+        zone) of the API key ``token`` when it is valid now, else None."""
         cr = request.env.cr
         digest = hashlib.sha256(token.encode()).digest()
         with _verified_keys_lock:
@@ -332,9 +334,13 @@ class SmsGatewayApi(http.Controller):
                 _verified_keys[digest] = key_id
                 while len(_verified_keys) > VERIFIED_KEYS_MAX:
                     _verified_keys.popitem(last=False)
+        # everything the request needs of the key, its user and application, in one query
         cr.execute(
-            """SELECT a.id, k.user_id, a.rate_limit FROM res_users_apikeys k
+            """SELECT a.id, k.user_id, a.rate_limit, a.company_id,
+                      ARRAY(SELECT cid FROM res_company_users_rel WHERE user_id = k.user_id), p.lang, p.tz
+                 FROM res_users_apikeys k
                  JOIN res_users u ON u.id = k.user_id
+                 JOIN res_partner p ON p.id = u.partner_id
                  JOIN sms_gateway_application a ON a.apikey_id = k.id
                 WHERE k.id = %s AND k.scope = %s AND u.active AND a.active AND a.user_id = k.user_id
                   AND (k.expiration_date IS NULL OR k.expiration_date >= now() at time zone 'utc')""",
@@ -346,14 +352,14 @@ class SmsGatewayApi(http.Controller):
                 _verified_keys.pop(digest, None)
         return row
 
-    def _company(self, application, user):
+    def _company_id(self, default_id, allowed_ids):
         """The company named in the request (``company_id``) when the user may work for it, else the
         application's."""
         _ = request.env._
         named = request.httprequest.args.get("company_id")
         if named is None and request.httprequest.method == "POST":
             named = self._peek_body_company()
-        company = application.company_id
+        company_id = default_id
         if named is not None:
             if isinstance(named, str) and named.isdigit() and len(named) < 10:
                 named = int(named)
@@ -361,10 +367,10 @@ class SmsGatewayApi(http.Controller):
                 raise ApiError(
                     422, "invalid_field", _("company_id must be a company id."), details={"field": "company_id"}
                 )
-            company = request.env["res.company"].sudo().browse(named)
-        if company not in user.company_ids:
+            company_id = named
+        if company_id not in allowed_ids:
             raise ApiError(403, "company_not_allowed", _("This key may not send for this company."))
-        return company
+        return company_id
 
     @staticmethod
     def _raw_body():
@@ -417,7 +423,10 @@ class SmsGatewayApi(http.Controller):
         concurrent senders would mostly wait. The credit lock is still taken, its balance read after it."""
         registry = request.env.registry
         if registry.in_test_mode():
-            # tests: the server shares the test's transaction; a savepoint gives the same all-or-nothing
+            # tests: the server shares the test's transaction; a savepoint gives the same all-or-nothing, an
+            # empty cache the same reads (and access checks) as a fresh transaction
+            request.env.flush_all()
+            request.env.invalidate_all()
             with request.env.cr.savepoint():
                 return work(request.env)
         with registry.cursor() as cr:

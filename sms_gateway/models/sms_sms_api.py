@@ -18,7 +18,7 @@ CALLBACK_STATES = ("pending", "sent", "error")
 
 
 def api_datetime(value):
-    return (value and fields.Datetime.to_datetime(value).strftime("%Y-%m-%dT%H:%M:%SZ")) or None
+    return fields.Datetime.to_datetime(value).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 class SmsSms(models.Model):
@@ -57,6 +57,13 @@ class SmsSms(models.Model):
                 403,
                 "no_account",
                 _("%(company)s has no active SMS provider account.", company=company.name),
+            )
+        admin_id = self.env["ir.model.data"]._xmlid_to_res_id("base.user_admin", raise_if_not_found=False)
+        if company.sms_forbid_admin and self.env.uid == admin_id:
+            raise ApiError(
+                403,
+                "sending_restricted",
+                _("%(company)s does not send SMS from the shared administrator account.", company=company.name),
             )
         sender = payload.get("sender")
         if sender and sender.strip().lower() != (account.sender or "").strip().lower():
@@ -171,7 +178,7 @@ class SmsSms(models.Model):
             self.env["sms.credit.move"]._sms_cost(s.sms_segment_count, account.credits_per_segment) for s in to_send
         )
         # the balance before this request: what was reserved here is rolled back with it
-        balance = company.sudo()._sms_credit_company().sms_credit_balance + sum(records.mapped("credit_charged"))
+        balance = company.sudo().sms_credit_balance + sum(records.mapped("credit_charged"))
         raise ApiError(
             402,
             "insufficient_credit",

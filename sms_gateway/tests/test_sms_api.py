@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import xmlrpc.client
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,6 +224,19 @@ class TestSmsApi(SmsGatewayCase, HttpCase):
         sms_user.write({"users": [Command.unlink(self.user_a.id)]})
         self.assertError(self.send(), 403, "not_sms_user")
 
+    def test_admin_account_restricted(self):
+        # "No sending from the shared administrator account": an application acting as admin neither
+        admin = self.env.ref("base.user_admin")
+        admin.company_ids |= self.company_a
+        application = self.env["sms.gateway.application"].create(
+            {"name": "Admin app", "user_id": admin.id, "company_id": self.company_a.id}
+        )
+        key = application.action_generate_key()["context"]["default_key"]
+        self.company_a.sms_forbid_admin = True
+        response = self.api("POST", "/messages", key=key, body={"recipients": ["+33612345678"], "text": "x"})
+        self.assertError(response, 403, "sending_restricted")
+        self.assertEqual(self.balance(self.company_a), 100)
+
     def test_other_application_cannot_read_or_cancel(self):
         sms_id = self.send().json()["messages"][0]["id"]
         self.assertError(self.api("GET", f"/messages/{sms_id}", key=self.key_b), 404, "not_found")
@@ -398,6 +412,7 @@ class TestSmsApi(SmsGatewayCase, HttpCase):
             timeout=600,
             env=env,
             check=False,
+            cwd=tempfile.mkdtemp(prefix="sms_api_schemathesis_"),  # its report folder is not ours to keep
         )
         self.assertEqual(result.returncode, 0, result.stdout[-6000:] + result.stderr[-2000:])
 
