@@ -1,6 +1,6 @@
 {
     "name": "SMS Gateway (own provider accounts)",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Marketing/SMS",
     "summary": "Send Odoo SMS through your own provider accounts, with per-company credits and a full history",
     "author": "sms_gateway developers",
