@@ -26,6 +26,7 @@
         "views/res_config_settings_views.xml",
         "views/sms_send_batch_views.xml",
         "views/sms_inbound_views.xml",
+        "views/phone_blacklist_views.xml",
         "wizards/sms_composer_views.xml",
         "wizards/sms_composer_rules_views.xml",
         "views/sms_gateway_menus.xml",

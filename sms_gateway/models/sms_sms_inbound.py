@@ -12,4 +12,5 @@ class SmsSms(models.Model):
 
     @api.model
     def _gateway_failure_messages(self):
-        return {**super()._gateway_failure_messages(), "sms_blacklist": self.env._("Opted out")}
+        opted_out = self.env._("Opted out")
+        return {**super()._gateway_failure_messages(), "sms_blacklist": opted_out, "sms_optout": opted_out}

@@ -6,7 +6,7 @@ import itertools
 import threading
 import uuid
 
-from .base import SendResult, SmsProvider, _lt
+from .base import InboundSms, SendResult, SmsProvider, _lt, inbound_number
 from .failures import FAILURE_ACCOUNT, FAILURE_CREDIT, FAILURE_NUMBER, FAILURE_SERVER
 
 # Reserved test numbers (E.164) and the answer the sandbox gives for them.
@@ -21,6 +21,7 @@ SANDBOX_TEST_NUMBERS = {
 class SandboxProvider(SmsProvider, code="sandbox", label="Sandbox (no real SMS)"):
     batch_size = 1000
     has_balance = True
+    has_inbound = True  # replies can be tried by hand: ``from``, ``text`` (and ``id``) posted to its inbound URL
 
     _counter = itertools.count(1)
     _counter_lock = threading.Lock()
@@ -45,3 +46,10 @@ class SandboxProvider(SmsProvider, code="sandbox", label="Sandbox (no real SMS)"
 
     def test_connection(self):
         return str(_lt("Sandbox account: connection OK (no SMS leaves Odoo)."))
+
+    def parse_inbound(self, payload, headers=None):
+        payload = payload if isinstance(payload, dict) else {}
+        number = inbound_number(payload.get("from"))
+        if not number or "text" not in payload:
+            raise ValueError("Sandbox inbound SMS: from or text missing")
+        return [InboundSms(number, str(payload.get("text") or ""), str(payload.get("id") or "") or None)]

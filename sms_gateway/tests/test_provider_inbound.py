@@ -16,7 +16,7 @@ SID = "AC" + "0" * 31 + "1"
 class TestProviderInbound(BaseCase):
     def test_which_connectors_forward_replies(self):
         forwarding = sorted(code for code, cls in PROVIDERS.items() if cls.has_inbound)
-        self.assertEqual(forwarding, ["brevo", "generic_http", "ovh", "twilio", "vonage"])
+        self.assertEqual(forwarding, ["brevo", "generic_http", "ovh", "sandbox", "twilio", "vonage"])
         for code, cls in PROVIDERS.items():
             if not cls.has_inbound:
                 with self.subTest(code=code), self.assertRaises(ValueError):

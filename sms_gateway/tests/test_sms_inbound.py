@@ -228,6 +228,13 @@ class TestSmsInbound(GatewayEmulatorCase, HttpCase):
         self.run_queue()
         to_b = self.env["sms.sms"].sudo().search([("partner_id", "=", self.partner_b.id)], order="id desc", limit=1)
         self.assertEqual(to_b.state, "pending")
+        # unticking "Use blacklist" does not reach a number that replied STOP
+        composer = self.mass_send(self.partner_a | self.partner_b)
+        composer.mass_use_blacklist = False
+        self.assertEqual((composer.sms_blacklist_count, composer.sms_valid_count), (1, 1))
+        composer.action_send_sms()
+        last = self.env["sms.sms"].sudo().search([("partner_id", "=", self.partner_a.id)], order="id desc", limit=1)
+        self.assertEqual((last.state, last.failure_type, last.error_display), ("canceled", "sms_optout", "Opted out"))
 
     def test_stop_keywords(self):
         account = self.make_account("twilio")

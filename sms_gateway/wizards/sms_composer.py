@@ -659,6 +659,25 @@ class SmsComposer(models.TransientModel):
             "target": "current",
         }
 
+    def _get_optout_record_ids(self, records, recipients_info):
+        """Numbers that opted out by SMS (a STOP reply, the provider's unsubscribe: models/sms_inbound.py) are
+        skipped by every mass send, also with *Use blacklist* unticked."""
+        optout = set(super()._get_optout_record_ids(records, recipients_info))
+        numbers = {values["sanitized"] for values in recipients_info.values() if values.get("sanitized")}
+        if self.mass_use_blacklist or not numbers:  # with the blacklist, they are skipped as blacklisted
+            return list(optout)
+        self.env["phone.blacklist"].flush_model(["number", "active", "sms_optout_inbound_id"])
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT number FROM phone_blacklist WHERE active AND sms_optout_inbound_id IS NOT NULL"
+                " AND number = ANY(%s)",
+                list(numbers),
+            )
+        )
+        stopped = {row[0] for row in rows}
+        optout |= {res_id for res_id, values in recipients_info.items() if values.get("sanitized") in stopped}
+        return list(optout)
+
     # ------------------------------------------------------------
     # Mass mode
     # ------------------------------------------------------------
