@@ -273,7 +273,9 @@ class TestSendingRules(SmsGatewayCase):
         batch = composer.sms_send_batch_id.sudo()
         batch._preparation_failed(SerializationFailure("could not serialize access due to concurrent update"))
         self.assertEqual((batch.preparation_failures, batch.preparation), (0, "preparing"), "tried again")
-        batch._preparation_failed(ValueError("broken template"))
+        with self.assertLogs("odoo.addons.sms_gateway.models.sms_send_batch", "WARNING") as logs:
+            batch._preparation_failed(ValueError("broken template"))
+        self.assertIn("broken template", logs.output[0])
         self.assertEqual(batch.preparation_failures, 1)
 
     def test_sender_may_send_functional_at_night(self):
