@@ -69,7 +69,7 @@ SCHEMAS = {
                     "code": {
                         "type": "string",
                         "description": "Stable code: unauthorized, forbidden, not_sms_user, company_not_allowed, sending_restricted, "
-                        "no_account, insufficient_credit, not_found, idempotency_conflict, not_cancelable, "
+                        "no_account, insufficient_credit, quota_exceeded, not_found, idempotency_conflict, not_cancelable, "
                         "body_too_large, too_many_recipients, malformed, invalid_idempotency_key, invalid_field, "
                         "invalid, sender_not_allowed, text_too_long, rate_limited, internal_error.",
                     },

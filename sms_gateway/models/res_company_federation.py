@@ -129,6 +129,26 @@ class ResCompany(models.Model):
         self.env.cr.execute(query, args)
         return self.env.cr.fetchone()[0]
 
+    def _sms_quotas_left(self, sender=None):
+        """{"pool": left, "user": left} of the quotas that apply to ``sender`` sending for this company: the
+        company's quota on its structure's pool, the user's monthly quota (none for the superuser)."""
+        self.ensure_one()
+        company = self.sudo()
+        lefts = {}
+        if company.sms_funding == "pool" and company.parent_id and company.sms_quota > 0:
+            usage = company._sms_member_usage(company._sms_period_start(company.sms_quota_period))
+            lefts["pool"] = max(company.sms_quota - usage, 0)
+        sender = sender or self.env.user
+        if company.sms_user_quota > 0 and not sender._is_superuser():
+            usage = company._sms_member_usage(company._sms_period_start("month"), sender)
+            lefts["user"] = max(company.sms_user_quota - usage, 0)
+        return lefts
+
+    def _sms_quota_left(self, sender=None):
+        """SMS units ``sender`` may still send for this company under its quotas, or None when none applies."""
+        lefts = self._sms_quotas_left(sender)
+        return min(lefts.values()) if lefts else None
+
     def _sms_quota_problem(self, needed, sender=None):
         """The translated reason why a send of ``needed`` SMS units is over this company's quota on its pool
         or the user's monthly quota, or False. Call it under the lock of the paying company: the usage it
@@ -137,32 +157,26 @@ class ResCompany(models.Model):
         company = self.sudo()
         if not needed:
             return False
-        if company.sms_funding == "pool" and company.parent_id and company.sms_quota > 0:
-            period = company.sms_quota_period
-            left = max(company.sms_quota - company._sms_member_usage(company._sms_period_start(period)), 0)
-            if needed > left:
-                return _(
-                    "Quota reached: this send needs %(needed)s SMS, %(company)s has %(left)s left of its "
-                    "%(quota)s %(period)s.",
-                    needed=needed,
-                    company=company.name,
-                    left=left,
-                    quota=company.sms_quota,
-                    period=company._sms_period_label(period),
-                )
-        sender = sender or self.env.user
-        if company.sms_user_quota > 0 and not sender._is_superuser():
-            usage = company._sms_member_usage(company._sms_period_start("month"), sender)
-            left = max(company.sms_user_quota - usage, 0)
-            if needed > left:
-                return _(
-                    "Quota reached: this send needs %(needed)s SMS, you have %(left)s left of your %(quota)s SMS "
-                    "this month (%(company)s). Ask an SMS manager to raise the quota.",
-                    needed=needed,
-                    left=left,
-                    quota=company.sms_user_quota,
-                    company=company.name,
-                )
+        lefts = self._sms_quotas_left(sender)
+        if needed > lefts.get("pool", needed):
+            return _(
+                "Quota reached: this send needs %(needed)s SMS, %(company)s has %(left)s left of its "
+                "%(quota)s %(period)s.",
+                needed=needed,
+                company=company.name,
+                left=lefts["pool"],
+                quota=company.sms_quota,
+                period=company._sms_period_label(company.sms_quota_period),
+            )
+        if needed > lefts.get("user", needed):
+            return _(
+                "Quota reached: this send needs %(needed)s SMS, you have %(left)s left of your %(quota)s SMS "
+                "this month (%(company)s). Ask an SMS manager to raise the quota.",
+                needed=needed,
+                left=lefts["user"],
+                quota=company.sms_user_quota,
+                company=company.name,
+            )
         return False
 
     def _sms_check_user_quota_alert(self, sender, before, after):

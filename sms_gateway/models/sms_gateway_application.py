@@ -155,6 +155,7 @@ class SmsGatewayApplication(models.Model):
     # Hooks for the API
     # ------------------------------------------------------------------
     def _api_quota_left(self, company):
-        """SMS the application may still send for ``company`` under a quota, or None when no quota applies
-        (the federations' quotas override this)."""
-        return None
+        """SMS units the application may still send for ``company`` under its quotas (the company's on its
+        structure's pool, its user's monthly one), or None when no quota applies."""
+        self.ensure_one()
+        return company._sms_quota_left(self.user_id)

@@ -177,6 +177,10 @@ class SmsSms(models.Model):
         needed = sum(
             self.env["sms.credit.move"]._sms_cost(s.sms_segment_count, account.credits_per_segment) for s in to_send
         )
+        # still under the paying company's lock taken by the refused reservation: the same answer
+        quota_problem = company._sms_quota_problem(needed)
+        if quota_problem:
+            raise ApiError(402, "quota_exceeded", _("%(problem)s Nothing was sent.", problem=quota_problem))
         # the balance before this request: what was reserved here is rolled back with it
         balance = company.sudo().sms_credit_balance + sum(records.mapped("credit_charged"))
         raise ApiError(

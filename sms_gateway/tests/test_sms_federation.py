@@ -1,5 +1,7 @@
+import json
+
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import SmsGatewayCase
 
@@ -380,3 +382,52 @@ class TestSmsFederation(FederationCase):
         self.env["sms.usage.daily"]._refresh()
         self.assertEqual(figures(), {("École de snowboard", 2, 2), ("École nordique", 4, 4)})
         self.assertEqual(self.env["sms.usage.daily"].search_count([("company_id", "=", self.school_pool.id)]), 2)
+
+
+@tagged("post_install", "-at_install")
+class TestSmsFederationApi(FederationCase, HttpCase):
+    """A member drawing on its structure's pool sends through the API: its quotas are told and enforced over
+    real HTTP."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.application = cls.env["sms.gateway.application"].create(
+            {"name": "Réservations", "user_id": cls.pool_user.id, "company_id": cls.school_pool.id}
+        )
+        cls.key = cls.application.action_generate_key()["context"]["default_key"]
+
+    def api(self, method, path, body=None):
+        response = self.opener.request(
+            method,
+            f"{self.base_url()}/sms_gateway/api/v1{path}",
+            data=json.dumps(body) if body is not None else None,
+            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+        return response.status_code, response.json()
+
+    def post(self, count):
+        numbers = [f"+3361234560{index}" for index in range(count)]
+        return self.api("POST", "/messages", {"recipients": numbers, "text": "Cours annulé demain."})
+
+    def test_pool_quota_over_the_api(self):
+        self.assertEqual(self.api("GET", "/balance")[1]["quota_left"], 5)
+        status, answer = self.post(6)
+        self.assertEqual((status, answer["error"]["code"]), (402, "quota_exceeded"), answer)
+        self.assertIn("École nordique", answer["error"]["message"])
+        self.assertIn("5", answer["error"]["message"])
+        self.assertFalse(self.env["sms.sms"].search([("application_id", "=", self.application.id)]))
+        self.assertEqual(self.balance(self.structure), 100, "nothing charged on the pool")
+        status, answer = self.post(2)
+        self.assertEqual(status, 201, answer)
+        self.assertEqual(self.api("GET", "/balance")[1]["quota_left"], 3)
+
+    def test_user_quota_over_the_api(self):
+        self.school_pool.sms_user_quota = 2
+        self.assertEqual(self.api("GET", "/balance")[1]["quota_left"], 2, "the smaller of the two quotas")
+        status, answer = self.post(3)
+        self.assertEqual((status, answer["error"]["code"]), (402, "quota_exceeded"), answer)
+        self.assertIn("2", answer["error"]["message"])
+        self.assertEqual(self.post(2)[0], 201)
+        self.assertEqual(self.api("GET", "/balance")[1]["quota_left"], 0)
