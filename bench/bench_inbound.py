@@ -184,7 +184,8 @@ def main():
             "from odoo.cli.command import main; sys.argv = ['odoo', *sys.argv[1:]]; main()"
         )
         server = subprocess.Popen(
-            [sys.executable, "-c", launcher, "--db_host=127.0.0.1", "-d", DB, "--db-filter", f"^{DB}$",
+            # --database without --db-filter: Odoo does not list the server's databases for each request
+            [sys.executable, "-c", launcher, "--db_host=127.0.0.1", "-d", DB,
              "--addons-path", ADDONS, "--workers", "1", "--max-cron-threads", "0", "--http-port", str(port),
              "--http-interface", "127.0.0.1", "--log-level", "warn", "--limit-time-real", "600"],
         )  # fmt: skip

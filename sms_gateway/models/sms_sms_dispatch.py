@@ -218,7 +218,7 @@ class SmsSms(models.Model):
         if self or ids:
             conditions.append("id = ANY(%s)")
             args.append(list(self.ids or ids))
-        query = f"SELECT id, company_id FROM sms_sms WHERE {' AND '.join(conditions)} ORDER BY id"
+        query = f"SELECT id, company_id, sms_kind FROM sms_sms WHERE {' AND '.join(conditions)} ORDER BY id"
         if limit:
             query += " LIMIT %s"
             args.append(limit)
@@ -227,9 +227,11 @@ class SmsSms(models.Model):
         rows = select_skip_locked(cr, query + " FOR NO KEY UPDATE SKIP LOCKED", args, retry=run.auto_commit)
         if not rows:
             return self.browse()
+        held = self._gateway_hold_for_window(rows, now)  # the window closed since they were queued
         by_company = {}
-        for sms_id, company_id in rows:
-            by_company.setdefault(company_id, []).append(sms_id)
+        for sms_id, company_id, _kind in rows:
+            if sms_id not in held:
+                by_company.setdefault(company_id, []).append(sms_id)
         claimed_ids, unpaid_ids, no_account = [], [], self.browse()
         for company_id, sms_ids in by_company.items():
             accounts = self._gateway_company_accounts(company_id)
@@ -254,7 +256,9 @@ class SmsSms(models.Model):
                 )
             else:
                 no_account |= self.browse(sms_ids)
-        self.invalidate_model(["state", "claimed_at", "gateway_account_id", "attempt_count", "next_try_date"])
+        self.invalidate_model(
+            ["state", "claimed_at", "gateway_account_id", "attempt_count", "next_try_date", "window_opens_at"]
+        )
         if no_account:
             message = _("No active SMS provider account.")
             no_account._gateway_apply_failures({sms.uuid: ("sms_acc", message) for sms in no_account})

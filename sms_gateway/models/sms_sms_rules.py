@@ -125,6 +125,32 @@ class SmsSms(models.Model):
             self._gateway_trigger_cron(at=opening)  # the queue wakes at the opening
 
     @api.model
+    def _gateway_hold_for_window(self, rows, now):
+        """The ids among ``rows`` (id, company id, kind) about to be claimed that may not leave at ``now``:
+        SMS queued while their company's window was open but dispatched after it closed (a long send, a
+        backlog, a retry) wait for the next opening, as if they had been queued now."""
+        held = {}
+        Company = self.env["res.company"].sudo()
+        for company_id in {company_id for _sms_id, company_id, _kind in rows if company_id}:
+            company = Company.browse(company_id)
+            opening = self._gateway_window_opening(company, now)
+            if not opening:
+                continue
+            every_kind = company.sms_window_scope == "all"
+            held.setdefault(opening, []).extend(
+                sms_id for sms_id, sms_company_id, kind in rows
+                if sms_company_id == company_id and (every_kind or kind == "marketing")
+            )  # fmt: skip
+        for opening, sms_ids in held.items():
+            if sms_ids:
+                self.env.cr.execute(
+                    "UPDATE sms_sms SET next_try_date = %s, window_opens_at = %s WHERE id = ANY(%s)",
+                    (opening, opening, sms_ids),
+                )
+                self._gateway_trigger_cron(at=opening)
+        return {sms_id for sms_ids in held.values() for sms_id in sms_ids}
+
+    @api.model
     def _gateway_cap_counts(self, company, numbers, now):
         """{number: (SMS today, SMS this week)} already queued or sent to ``numbers`` by ``company`` (every
         origin), in one query."""

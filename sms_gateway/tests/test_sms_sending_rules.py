@@ -139,6 +139,36 @@ class TestSendingRules(SmsGatewayCase):
             self.assertTrue(all(s.state in ("pending", "sent") for s in sms), sms.mapped("state"))
             self.assertNotIn("Waiting", sms[0].error_display or "")
 
+    def test_queued_in_the_window_dispatched_after_it_closed_waits(self):
+        """A send queued at 21:59 whose SMS are still in the queue at 22:00 (a long send, a backlog): the
+        rest wait for the opening; functional SMS still leave."""
+        self.company_a.sms_window_enabled = True
+        with freeze_time(FRIDAY_23H - timedelta(hours=1, minutes=1)):
+            self.composer(self.partner_a | self.partner_c).action_send_sms()
+            marketing = self.sms_of(self.partner_a | self.partner_c)
+            reminder = self.queue_sms(self.company_a, "+33612345678")
+            self.assertEqual(set(marketing.mapped("next_try_date")), {False}, "queued inside the window")
+        with freeze_time(FRIDAY_23H):
+            self.run_queue()
+            (marketing | reminder).invalidate_recordset()
+            self.assertEqual(set(marketing.mapped("state")), {"outgoing"}, "not handed to the provider at 23:00")
+            self.assertEqual(set(marketing.mapped("next_try_date")), {MONDAY_08H})
+            self.assertEqual(set(marketing.mapped("attempt_count")), {0}, "no attempt spent")
+            self.assertEqual(
+                marketing.with_context(lang="en_US", tz="Europe/Paris")[0].error_display,
+                "Waiting for the sending window (Mon 08:00)",
+            )
+            self.assertIn(reminder.state, ("pending", "sent"), "functional SMS are exempt")
+            cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
+            self.assertTrue(
+                self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", cron.id), ("call_at", "=", MONDAY_08H)])
+            )
+        with freeze_time(MONDAY_08H):
+            self.run_queue()
+            marketing.invalidate_recordset()
+            self.assertTrue(all(s.state in ("pending", "sent") for s in marketing), marketing.mapped("state"))
+            self.assertEqual(sum(marketing.mapped("credit_charged")), 2, "charged once")
+
     def test_functional_sms_exempt_unless_every_sms_waits(self):
         self.company_a.sms_window_enabled = True
         with freeze_time(FRIDAY_23H):
