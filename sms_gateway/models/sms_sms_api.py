@@ -43,6 +43,24 @@ class SmsSms(models.Model):
         )
 
     # ------------------------------------------------------------------
+    # Status callbacks: the callback cron woken when an API SMS changes state
+    # ------------------------------------------------------------------
+    def _api_wake_callbacks(self):
+        """Trigger the callback cron, once per transaction, when some of ``self`` are API SMS whose state
+        changed since their last callback: the caller hears of it in seconds, not at the cron's next run."""
+        if not self.ids or self.env.cr.precommit.data.get("sms_gateway.callbacks_woken"):
+            return
+        self.flush_model(["state"])
+        self.env.cr.execute(
+            """SELECT 1 FROM sms_sms WHERE id = ANY(%s)
+                  AND api_callback_url IS NOT NULL AND state IS DISTINCT FROM api_callback_state LIMIT 1""",
+            (self.ids,),
+        )
+        if self.env.cr.fetchone():
+            self.env.cr.precommit.data["sms_gateway.callbacks_woken"] = True  # cleared at commit and rollback
+            self.env.ref("sms_gateway.ir_cron_sms_gateway_api_callbacks")._trigger()
+
+    # ------------------------------------------------------------------
     # POST /messages
     # ------------------------------------------------------------------
     @api.model

@@ -64,6 +64,7 @@ class SmsSms(models.Model):
                 {"state": "error", "failure_type": failure_type, "error_message": message, "delivery_date": now}
             )
             sms_records.sms_tracker_id._action_update_from_provider_error(failure_type.removeprefix("sms_"))
+        found._api_wake_callbacks()
         return found
 
     @api.model

@@ -440,6 +440,7 @@ class SmsSms(models.Model):
             self._gateway_account_health(account, failures)
             self.browse(failed_ids)._gateway_apply_failures(failures, account=account, asked=asked)
         self.env["sms.credit.move"]._settle_sms(self)
+        self._api_wake_callbacks()
         # the messages of the batch from its rows: self.mail_message_id would fetch every column of every SMS
         message_ids = sorted({message_id for *_row, message_id in rows if message_id})
         if message_ids:
@@ -547,6 +548,7 @@ class SmsSms(models.Model):
         refunded = final.filtered(lambda s: failures[s.uuid][0] != FAILURE_UNCERTAIN)
         self.env["sms.credit.move"]._refund_sms(refunded, _("Refund: SMS not sent"))
         self.env["sms.credit.move"]._settle_sms(final - refunded)
+        final._api_wake_callbacks()
 
     def _gateway_settle_answered(self, run):
         """The ledger's end-of-run pass (``sms.credit.move._settle_answered``), in a fresh transaction."""

@@ -13,7 +13,7 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import HttpCase, TransactionCase, tagged
 
 from ..controllers.openapi import openapi_document
@@ -350,7 +350,13 @@ class TestSmsApi(SmsGatewayCase, HttpCase):
         sms_id = self.send(callback_url=listener.url).json()["messages"][0]["id"]
         self.env["sms.gateway.callback"]._cron_send_callbacks()
         self.assertEqual(listener.received, [], "nothing to say while queued")
+        cron = self.env.ref("sms_gateway.ir_cron_sms_gateway_api_callbacks")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        triggers_before = Trigger.search([("cron_id", "=", cron.id)])
         self.run_queue()
+        woken = Trigger.search([("cron_id", "=", cron.id)]) - triggers_before
+        self.assertTrue(woken, "the callback cron is woken by the state change, not left to its next run")
+        self.assertLessEqual(max(woken.mapped("call_at")), fields.Datetime.now())
         self.env["sms.gateway.callback"]._cron_send_callbacks()
         self.assertEqual(len(listener.received), 1)
         headers, body = listener.received[0]
@@ -363,6 +369,14 @@ class TestSmsApi(SmsGatewayCase, HttpCase):
         # once per state change
         self.env["sms.gateway.callback"]._cron_send_callbacks()
         self.assertEqual(len(listener.received), 1)
+
+    def test_no_callback_url_no_wake_up(self):
+        cron = self.env.ref("sms_gateway.ir_cron_sms_gateway_api_callbacks")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        triggers_before = Trigger.search([("cron_id", "=", cron.id)])
+        self.assertEqual(self.send().status_code, 201)
+        self.run_queue()
+        self.assertFalse(Trigger.search([("cron_id", "=", cron.id)]) - triggers_before)
 
     def test_callback_retried_with_backoff(self):
         sms_id = self.send(callback_url="http://127.0.0.1:9/closed").json()["messages"][0]["id"]
