@@ -113,6 +113,11 @@ class SmsSms(models.Model):
         for vals in vals_list:
             vals.setdefault("uuid", uuid4().hex)  # the one default that differs per row
         reservation = self._gateway_before_create(vals_list)
+        if not any(vals.get("gateway_account_id") for vals in vals_list):
+            # SMS of companies without an account (IAP): Odoo's own create, exactly as without this addon
+            records = super().create(vals_list)
+            self._gateway_after_create(records, reservation)
+            return records
         keys = {key for vals in vals_list for key in vals}
         # a key some values lack (an error message, a state) takes its default there, as the ORM would give it
         partial = {key for vals in vals_list for key in keys - vals.keys()}
