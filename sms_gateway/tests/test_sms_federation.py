@@ -298,6 +298,39 @@ class TestSmsFederation(FederationCase):
         self.assertIn("you have 0 left of your 2 SMS this month", failed.error_message)
         self.assertEqual(self.balance(self.structure), 98)
 
+    def test_nested_pools_each_level_caps_its_branches(self):
+        """Syndicat > École nordique (pool, 5 a month) > Antenne (pool of the École, 10 a month): the Antenne's
+        SMS are charged to the Syndicat and count against both quotas."""
+        antenna = self.env["res.company"].create(
+            {"name": "Antenne du Col", "parent_id": self.school_pool.id, "sms_funding": "pool", "sms_quota": 10}
+        )
+        # a branch paying from its own balance does not draw on the pool
+        own = self.env["res.company"].create({"name": "Antenne autonome", "parent_id": self.school_pool.id})
+        self.topup(own, 10)
+        self.send(own, count=3)
+        sms = self.send(antenna, count=4)
+        self.assertEqual((sms.credit_company_id, set(sms.mapped("state"))), (self.structure, {"outgoing"}))
+        self.assertEqual(antenna._sms_quota_left(), 1, "the École has 1 left of its 5, the Antenne 6 of its 10")
+        self.assertEqual(self.send(self.school_pool).state, "outgoing")
+        refused = self.send(antenna)
+        self.assertEqual((refused.state, refused.credit_charged), ("error", 0))
+        self.assertEqual(
+            refused.error_message,
+            "Quota reached: this send needs 1 SMS, École nordique has 0 left of its 5 this month.",
+        )
+        self.assertEqual(self.balance(self.structure), 95)
+        pool_row = self.env["sms.federation.member"].browse(self.school_pool.id)
+        self.assertEqual((pool_row.sms_quota_used, pool_row.sms_quota_left), (5, 0))
+        # the Antenne's own quota caps it too
+        self.school_pool.sms_quota = 100
+        self.assertEqual(set(self.send(antenna, count=6).mapped("state")), {"outgoing"})
+        refused = self.send(antenna)
+        self.assertEqual(
+            refused.error_message,
+            "Quota reached: this send needs 1 SMS, Antenne du Col has 0 left of its 10 this month.",
+        )
+        self.assertEqual(self.balance(self.structure), 89)
+
     # ------------------------------------------------------------------
     # 4. User quotas
     # ------------------------------------------------------------------
