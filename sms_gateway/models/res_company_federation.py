@@ -129,20 +129,61 @@ class ResCompany(models.Model):
         self.env.cr.execute(query, args)
         return self.env.cr.fetchone()[0]
 
+    def _sms_pool_usage(self, since):
+        """SMS units this company and its branches (at any depth) drew since ``since`` on the ledger this
+        company's SMS are charged to: what its quota on its structure's pool caps. A branch's SMS count for
+        every level between it and the pool (a member of a member draws on the same pool through its parent);
+        a branch paying from its own balance does not count."""
+        self.ensure_one()
+        company = self.sudo()
+        self.env["sms.credit.move"].flush_model()
+        self.flush_model(["parent_path"])
+        self.env.cr.execute(
+            """SELECT COALESCE(-SUM(m.quantity), 0)
+                 FROM sms_credit_move m JOIN res_company c ON c.id = m.member_company_id
+                WHERE m.company_id = %s AND c.parent_path LIKE %s
+                  AND m.move_type IN ('consumption', 'refund') AND m.date >= %s""",
+            (company._sms_credit_company().id, f"{company.parent_path}%", since),
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _sms_pool_quotas_left(self):
+        """``[(level, left)]``: each company from this one up the structures while it draws on its parent's
+        pool, with a quota, and what is left of it (the quota of each level caps what its branches draw too)."""
+        self.ensure_one()
+        lefts = []
+        level = self.sudo()
+        while level.sms_funding == "pool" and level.parent_id:
+            if level.sms_quota > 0:
+                usage = level._sms_pool_usage(level._sms_period_start(level.sms_quota_period))
+                lefts.append((level, max(level.sms_quota - usage, 0)))
+            level = level.parent_id
+        return lefts
+
     def _sms_quotas_left(self, sender=None):
         """{"pool": left, "user": left} of the quotas that apply to ``sender`` sending for this company: the
-        company's quota on its structure's pool, the user's monthly quota (none for the superuser)."""
+        smallest left of the quotas on the pool (this company's and those of the structures it draws through),
+        the user's monthly quota (none for the superuser)."""
         self.ensure_one()
         company = self.sudo()
         lefts = {}
-        if company.sms_funding == "pool" and company.parent_id and company.sms_quota > 0:
-            usage = company._sms_member_usage(company._sms_period_start(company.sms_quota_period))
-            lefts["pool"] = max(company.sms_quota - usage, 0)
-        sender = sender or self.env.user
-        if company.sms_user_quota > 0 and not sender._is_superuser():
-            usage = company._sms_member_usage(company._sms_period_start("month"), sender)
-            lefts["user"] = max(company.sms_user_quota - usage, 0)
+        pool_lefts = company._sms_pool_quotas_left()
+        if pool_lefts:
+            lefts["pool"] = min(left for _level, left in pool_lefts)
+        user_left = company._sms_user_quota_left(sender)
+        if user_left is not None:
+            lefts["user"] = user_left
         return lefts
+
+    def _sms_user_quota_left(self, sender=None):
+        """What ``sender`` may still send this month for this company, or None without a user quota."""
+        self.ensure_one()
+        company = self.sudo()
+        sender = sender or self.env.user
+        if company.sms_user_quota <= 0 or sender._is_superuser():
+            return None
+        usage = company._sms_member_usage(company._sms_period_start("month"), sender)
+        return max(company.sms_user_quota - usage, 0)
 
     def _sms_quota_left(self, sender=None):
         """SMS units ``sender`` may still send for this company under its quotas, or None when none applies."""
@@ -150,30 +191,31 @@ class ResCompany(models.Model):
         return min(lefts.values()) if lefts else None
 
     def _sms_quota_problem(self, needed, sender=None):
-        """The translated reason why a send of ``needed`` SMS units is over this company's quota on its pool
-        or the user's monthly quota, or False. Call it under the lock of the paying company: the usage it
-        reads cannot move meanwhile."""
+        """The translated reason why a send of ``needed`` SMS units is over a quota on the pool (this
+        company's or that of a structure it draws through) or the user's monthly quota, or False. Call it
+        under the lock of the paying company: the usage it reads cannot move meanwhile."""
         self.ensure_one()
         company = self.sudo()
         if not needed:
             return False
-        lefts = self._sms_quotas_left(sender)
-        if needed > lefts.get("pool", needed):
-            return _(
-                "Quota reached: this send needs %(needed)s SMS, %(company)s has %(left)s left of its "
-                "%(quota)s %(period)s.",
-                needed=needed,
-                company=company.name,
-                left=lefts["pool"],
-                quota=company.sms_quota,
-                period=company._sms_period_label(company.sms_quota_period),
-            )
-        if needed > lefts.get("user", needed):
+        for level, left in company._sms_pool_quotas_left():
+            if needed > left:  # the nearest level over its quota is the one named
+                return _(
+                    "Quota reached: this send needs %(needed)s SMS, %(company)s has %(left)s left of its "
+                    "%(quota)s %(period)s.",
+                    needed=needed,
+                    company=level.name,
+                    left=left,
+                    quota=level.sms_quota,
+                    period=level._sms_period_label(level.sms_quota_period),
+                )
+        user_left = company._sms_user_quota_left(sender)
+        if user_left is not None and needed > user_left:
             return _(
                 "Quota reached: this send needs %(needed)s SMS, you have %(left)s left of your %(quota)s SMS "
                 "this month (%(company)s). Ask an SMS manager to raise the quota.",
                 needed=needed,
-                left=lefts["user"],
+                left=user_left,
                 quota=company.sms_user_quota,
                 company=company.name,
             )

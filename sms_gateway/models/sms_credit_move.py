@@ -253,11 +253,18 @@ class SmsCreditMove(models.Model):
         return max(segments or 0, 1) * credits_per_segment
 
     @api.model
-    def _split_credit(self, company, costs):
+    def _split_credit(self, company, costs, member=None):
         """Lock the credit of ``company`` and take the ``(key, cost)`` items in order: those it covers are
-        reserved, the others refused. Returns ``{cost: [keys]}`` reserved and ``{error message: [keys]}``
-        refused."""
+        reserved, the others refused. With ``member`` (the company the SMS are sent for, ``company`` paying),
+        its quotas and the current user's are checked first, under the same lock: over one of them, every
+        item is refused with the quota's message. Returns ``{cost: [keys]}`` reserved and
+        ``{error message: [keys]}`` refused."""
         available = self._lock_credit(company)
+        costs = list(costs)
+        if member is not None:
+            quota_problem = member._sms_quota_problem(sum(cost for _key, cost in costs))
+            if quota_problem:
+                return {}, {quota_problem: [key for key, _cost in costs]}
         reserved_by_cost = {}
         refused_by_message = {}
         for key, cost in costs:
@@ -331,13 +338,7 @@ class SmsCreditMove(models.Model):
             company = Company.browse(company_id)
             payer = payer_of[company_id]
             # quotas (the member's on its pool, the user's): a send over them is refused whole, uncharged
-            self._lock_credit(payer)
-            needed = sum(cost for _index, cost in costs)
-            quota_problem = company._sms_quota_problem(needed)
-            if quota_problem:
-                reserved_by_cost, refused_by_message = {}, {quota_problem: [index for index, _cost in costs]}
-            else:
-                reserved_by_cost, refused_by_message = self._split_credit(payer, costs)
+            reserved_by_cost, refused_by_message = self._split_credit(payer, costs, member=company)
             if reserved_by_cost:
                 first = min(index for keys in reserved_by_cost.values() for index in keys)
                 move = self._create_reservation(
@@ -433,6 +434,7 @@ class SmsCreditMove(models.Model):
                 {
                     "company_id": move.company_id.id,
                     "member_company_id": batch.company_id.id,
+                    "user_id": move.user_id.id or self.env.uid,  # the sender's quota, not the cron's
                     "move_type": "refund",
                     "quantity": unused,
                     "reference": _("Refund: credit of %(send)s not used", send=batch.name),
@@ -468,8 +470,9 @@ class SmsCreditMove(models.Model):
 
     @api.model
     def _reserve_sms(self, sms):
-        """Reserve the credit of queued SMS records, in order, per company; those whose cost the company
-        cannot cover end in error, uncharged."""
+        """Reserve the credit of queued SMS records (resends, SMS whose company was set after their create,
+        SMS claimed unpaid), in order, per company; those over a quota (all of the company's, as for a new
+        send) or whose cost the paying company cannot cover end in error, uncharged."""
         for member, company_sms in sms.grouped("company_id").items():
             company = member._sms_credit_company()
             reserved_by_cost, refused_by_message = self._split_credit(
@@ -478,6 +481,7 @@ class SmsCreditMove(models.Model):
                     (s.id, self._sms_cost(s.sms_segment_count, s.gateway_account_id.credits_per_segment))
                     for s in company_sms
                 ),
+                member=member,
             )
             reserved = sms.browse([sms_id for ids in reserved_by_cost.values() for sms_id in ids])
             if reserved:
@@ -532,13 +536,17 @@ class SmsCreditMove(models.Model):
     def _refund_sms(self, sms, reference):
         """Give back the credit of SMS that were not sent (one refund move per company)."""
         charged = sms.filtered("credit_charged")
-        # back to the ledger that paid (a structure's pool), for the member that sent
-        by_payer = charged.grouped(lambda s: (s.credit_company_id or s.company_id, s.company_id))
-        for (company, member), company_sms in by_payer.items():
+        # back to the ledger that paid (a structure's pool), for the member that sent, and for the user the
+        # reservation counted (not whoever runs the queue: the refund gives their monthly quota back)
+        by_payer = charged.grouped(
+            lambda s: (s.credit_company_id or s.company_id, s.company_id, s.credit_move_id.user_id)
+        )
+        for (company, member, user), company_sms in by_payer.items():
             self.sudo().create(
                 {
                     "company_id": company.id,
                     "member_company_id": member.id,
+                    "user_id": user.id or self.env.uid,
                     "move_type": "refund",
                     "quantity": sum(company_sms.mapped("credit_charged")),
                     "sms_count": len(company_sms),

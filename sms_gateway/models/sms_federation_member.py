@@ -55,9 +55,13 @@ class SmsFederationMember(models.Model):
             company = companies.browse(member.id)
             period = company.sms_quota_period or "month"
             used = company._sms_member_usage(company._sms_period_start(period))
+            # what its quota caps: what it and its own branches drew on the pool (as the ledger enforces)
+            quota_used = used
+            if company.sms_funding == "pool" and company.sms_quota:
+                quota_used = company._sms_pool_usage(company._sms_period_start(period))
             member.sms_credit_balance = balances.get(company, 0)
-            member.sms_quota_used = used
-            member.sms_quota_left = max(company.sms_quota - used, 0) if company.sms_quota > 0 else 0
+            member.sms_quota_used = quota_used
+            member.sms_quota_left = max(company.sms_quota - quota_used, 0) if company.sms_quota > 0 else 0
             member.sms_month_credit = (
                 used if period == "month" else company._sms_member_usage(company._sms_period_start("month"))
             )

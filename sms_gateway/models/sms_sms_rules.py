@@ -175,38 +175,46 @@ class SmsSms(models.Model):
         return {number: (today, week) for number, today, week in rows}
 
     @api.model
-    def _gateway_apply_cap(self, company, vals_list, now):
-        """Over-cap SMS are queued canceled, with why, and never charged. Two sends queued at once cannot both
-        pass the cap: the company's credit lock is bumped (``sms.credit.move._lock_credit``), so the later of
-        two concurrent transactions gets a serialization failure and is retried on a snapshot that counts the
-        SMS the first one committed."""
+    def _gateway_cap_refusals(self, company, numbers, now):
+        """``{position: message}`` of the ``numbers`` (in the order they would be queued, False for none)
+        that ``company``'s cap per recipient refuses at ``now``: what is already queued or sent counts, and
+        so do the earlier ones of ``numbers``. One query; the composer's recap counts with it as well."""
         per_day, per_week = company.sms_cap_per_day, company.sms_cap_per_week
-        numbers = {vals["number"] for vals in vals_list if vals.get("number")}
-        counts = {number: list(value) for number, value in self._gateway_cap_counts(company, numbers, now).items()}
-        kept = 0
-        for vals in vals_list:
-            number = vals.get("number")
+        if not (per_day or per_week):
+            return {}
+        found = self._gateway_cap_counts(company, {number for number in numbers if number}, now)
+        counts = {number: list(value) for number, value in found.items()}
+        refusals = {}
+        for position, number in enumerate(numbers):
             if not number:
                 continue
             today, week = counts.setdefault(number, [0, 0])
             if per_day and today >= per_day:
-                message = _(
+                refusals[position] = _(
                     "Not sent: this number already received %(count)s SMS today, the limit is %(limit)s",
                     count=today,
                     limit=per_day,
                 )
             elif per_week and week >= per_week:
-                message = _(
+                refusals[position] = _(
                     "Not sent: this number already received %(count)s SMS this week, the limit is %(limit)s",
                     count=week,
                     limit=per_week,
                 )
             else:
                 counts[number] = [today + 1, week + 1]
-                kept += 1
-                continue
-            vals.update(state="canceled", failure_type="sms_recipient_cap", error_message=message)
-        if kept:
+        return refusals
+
+    @api.model
+    def _gateway_apply_cap(self, company, vals_list, now):
+        """Over-cap SMS are queued canceled, with why, and never charged. Two sends queued at once cannot both
+        pass the cap: the company's credit lock is bumped (``sms.credit.move._lock_credit``), so the later of
+        two concurrent transactions gets a serialization failure and is retried on a snapshot that counts the
+        SMS the first one committed."""
+        refusals = self._gateway_cap_refusals(company, [vals.get("number") for vals in vals_list], now)
+        for position, message in refusals.items():
+            vals_list[position].update(state="canceled", failure_type="sms_recipient_cap", error_message=message)
+        if any(vals.get("number") and position not in refusals for position, vals in enumerate(vals_list)):
             self.env["sms.credit.move"]._lock_credit(company)
 
     @api.model

@@ -257,6 +257,80 @@ class TestSmsFederation(FederationCase):
         refused = self.send(self.school_pool, count=3)
         self.assertIn("left of its 2 this year", refused[0].error_message)
 
+    def failed(self, company, user=None):
+        """An SMS of ``company`` the provider refused (sandbox test number): failed, its credit given back."""
+        sms = self.queue_sms(company, "+33600000001", user=user)
+        self.run_queue()
+        self.assertEqual((sms.state, sms.credit_charged), ("error", 0))
+        return sms
+
+    def test_resend_over_the_pool_quota_is_refused(self):
+        failed = self.failed(self.school_pool)
+        self.send(self.school_pool, count=5)  # the quota of 5 is used up
+        self.assertEqual(self.balance(self.structure), 95)
+        failed.with_user(self.pool_manager).action_set_outgoing()
+        self.assertEqual((failed.state, failed.failure_type, failed.credit_charged), ("error", "sms_credit", 0))
+        self.assertEqual(
+            failed.error_message, "Quota reached: this send needs 1 SMS, École nordique has 0 left of its 5 this month."
+        )
+        self.assertEqual(self.balance(self.structure), 95, "nothing charged")
+        # set back to the queue by code (not reserved again): refused when it is claimed
+        failed.write({"state": "outgoing", "failure_type": False, "error_message": False})
+        self.run_queue()
+        self.assertEqual((failed.state, failed.credit_charged), ("error", 0))
+        self.assertIn("Quota reached", failed.error_message)
+        self.assertEqual(self.balance(self.structure), 95)
+        # within the quota again, the resend goes
+        self.school_pool.sms_quota = 6
+        failed.with_user(self.pool_manager).action_set_outgoing()
+        self.assertEqual((failed.state, failed.credit_charged), ("outgoing", 1))
+        self.assertEqual(self.balance(self.structure), 94)
+
+    def test_resend_over_the_user_quota_is_refused(self):
+        self.school_pool.write({"sms_quota": 0, "sms_user_quota": 2})
+        failed = self.failed(self.school_pool, user=self.pool_manager)
+        self.assertEqual(self.school_pool._sms_quota_left(self.pool_manager), 2, "the refund gave it back")
+        self.assertEqual(
+            set(self.send(self.school_pool, count=2, user=self.pool_manager).mapped("state")), {"outgoing"}
+        )
+        failed.with_user(self.pool_manager).action_set_outgoing()
+        self.assertEqual((failed.state, failed.credit_charged), ("error", 0))
+        self.assertIn("you have 0 left of your 2 SMS this month", failed.error_message)
+        self.assertEqual(self.balance(self.structure), 98)
+
+    def test_nested_pools_each_level_caps_its_branches(self):
+        """Syndicat > École nordique (pool, 5 a month) > Antenne (pool of the École, 10 a month): the Antenne's
+        SMS are charged to the Syndicat and count against both quotas."""
+        antenna = self.env["res.company"].create(
+            {"name": "Antenne du Col", "parent_id": self.school_pool.id, "sms_funding": "pool", "sms_quota": 10}
+        )
+        # a branch paying from its own balance does not draw on the pool
+        own = self.env["res.company"].create({"name": "Antenne autonome", "parent_id": self.school_pool.id})
+        self.topup(own, 10)
+        self.send(own, count=3)
+        sms = self.send(antenna, count=4)
+        self.assertEqual((sms.credit_company_id, set(sms.mapped("state"))), (self.structure, {"outgoing"}))
+        self.assertEqual(antenna._sms_quota_left(), 1, "the École has 1 left of its 5, the Antenne 6 of its 10")
+        self.assertEqual(self.send(self.school_pool).state, "outgoing")
+        refused = self.send(antenna)
+        self.assertEqual((refused.state, refused.credit_charged), ("error", 0))
+        self.assertEqual(
+            refused.error_message,
+            "Quota reached: this send needs 1 SMS, École nordique has 0 left of its 5 this month.",
+        )
+        self.assertEqual(self.balance(self.structure), 95)
+        pool_row = self.env["sms.federation.member"].browse(self.school_pool.id)
+        self.assertEqual((pool_row.sms_quota_used, pool_row.sms_quota_left), (5, 0))
+        # the Antenne's own quota caps it too
+        self.school_pool.sms_quota = 100
+        self.assertEqual(set(self.send(antenna, count=6).mapped("state")), {"outgoing"})
+        refused = self.send(antenna)
+        self.assertEqual(
+            refused.error_message,
+            "Quota reached: this send needs 1 SMS, Antenne du Col has 0 left of its 10 this month.",
+        )
+        self.assertEqual(self.balance(self.structure), 89)
+
     # ------------------------------------------------------------------
     # 4. User quotas
     # ------------------------------------------------------------------

@@ -296,6 +296,66 @@ class TestSendingRules(SmsGatewayCase):
         self.assertEqual(by_partner[self.partner_c].credit_charged, 0)
         self.assertEqual(batch.credit_total, 1, "the unused reservation was given back")
 
+    def set_balance(self, company, balance):
+        self.env["sms.credit.move"].create(
+            {"company_id": company.id, "move_type": "adjustment", "quantity": balance - self.balance(company)}
+        )
+        self.assertEqual(self.balance(company), balance)
+
+    def test_cap_left_out_of_cost_and_credit_check(self):
+        """Credit 2, three recipients of which one over the cap: the send costs 2 and goes."""
+        self.company_a.sms_cap_per_day = 1
+        self.queue_sms(self.company_a, self.partner_a.phone_sanitized)
+        self.set_balance(self.company_a, 2)
+        partners = self.partner_a | self.partner_b | self.partner_c
+        composer = self.composer(partners)
+        self.assertEqual((composer.sms_valid_count, composer.sms_cap_count), (3, 1))
+        self.assertEqual((composer.sms_credit_needed, composer.sms_credit_after), (2, 0))
+        self.assertFalse(composer.sms_send_problem)
+        # a message written per recipient is counted the same way
+        self.assertEqual(self.composer(partners, body="Bonjour {{ object.name }}").sms_credit_needed, 2)
+        composer.action_send_sms()
+        by_partner = {s.partner_id: s for s in composer.sms_send_batch_id.sms_ids}
+        self.assertEqual([by_partner[p].state for p in partners], ["canceled", "outgoing", "outgoing"])
+        self.assertEqual(
+            by_partner[self.partner_a].error_message,
+            "Not sent: this number already received 1 SMS today, the limit is 1",
+        )
+        self.assertEqual(composer.sms_send_batch_id.credit_total, 2)
+        self.assertEqual(self.balance(self.company_a), 0)
+
+    def test_cap_left_out_of_background_reservation(self):
+        self.env["ir.config_parameter"].sudo().set_param("sms_gateway.background_send_threshold", 1)
+        self.company_a.sms_cap_per_day = 1
+        self.queue_sms(self.company_a, self.partner_a.phone_sanitized)
+        self.set_balance(self.company_a, 2)
+        partners = self.partner_a | self.partner_b | self.partner_c
+        composer = self.composer(partners)
+        composer.action_send_sms()
+        batch = composer.sms_send_batch_id
+        self.assertEqual((batch.preparation, batch.credit_reserved), ("preparing", 2))
+        self.env["sms.send.batch"]._cron_prepare()
+        by_partner = {s.partner_id: s for s in batch.sms_ids}
+        self.assertEqual([by_partner[p].state for p in partners], ["canceled", "outgoing", "outgoing"])
+        self.assertIn("Not sent: this number already received 1 SMS today", by_partner[self.partner_a].error_message)
+        self.assertEqual((batch.credit_total, self.balance(self.company_a)), (2, 0))
+
+    def test_over_the_cap_after_the_send_refunded(self):
+        """A recipient who reaches the cap between the send and its preparation: its reserved credit is given
+        back at the end of the preparation."""
+        self.env["ir.config_parameter"].sudo().set_param("sms_gateway.background_send_threshold", 1)
+        self.company_a.sms_cap_per_day = 1
+        composer = self.composer(self.partner_a | self.partner_c)
+        balance = self.balance(self.company_a)
+        composer.action_send_sms()
+        batch = composer.sms_send_batch_id
+        self.assertEqual(batch.credit_reserved, 2)
+        self.queue_sms(self.company_a, self.partner_c.phone_sanitized)
+        self.env["sms.send.batch"]._cron_prepare()
+        by_partner = {s.partner_id: s for s in batch.sms_ids}
+        self.assertEqual(by_partner[self.partner_c].failure_type, "sms_recipient_cap")
+        self.assertEqual((batch.credit_total, self.balance(self.company_a)), (1, balance - 2))
+
     def test_concurrent_send_is_not_a_preparation_failure(self):
         self.env["ir.config_parameter"].sudo().set_param("sms_gateway.background_send_threshold", 1)
         composer = self.composer(self.partner_a | self.partner_c)

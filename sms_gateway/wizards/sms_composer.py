@@ -363,7 +363,7 @@ class SmsComposer(models.TransientModel):
             final_body = composer._sms_gateway_finalize_body(composer.body)
             count = count_sms(final_body)
             segments_min = segments_max = count.segments
-            needed = count.segments * composer.sms_valid_count
+            needed = count.segments * composer._sms_gateway_charged_count()
             problem = False
             dynamic = composer.composition_mode == "mass" and composer._sms_gateway_body_is_dynamic()
             if dynamic and composer.sms_valid_count:
@@ -404,8 +404,17 @@ class SmsComposer(models.TransientModel):
     def _sms_gateway_valid_bodies(self):
         """Finalized bodies of the charged recipients of a mass send."""
         analysis = self._sms_gateway_recipients()
-        records = self.env[self.res_model].browse(analysis["valid"])
+        records = self.env[self.res_model].browse(self._sms_gateway_charged_ids(analysis))
         return self._prepare_body_values(records)
+
+    def _sms_gateway_charged_count(self):
+        """How many recipients this send is charged for: the valid ones, less those the sending rules leave
+        out (sms_composer_rules.py)."""
+        return self.sms_valid_count
+
+    def _sms_gateway_charged_ids(self, analysis):
+        """The records of a mass send charged for, from its recipients ``analysis``."""
+        return analysis["valid"]
 
     # ------------------------------------------------------------
     # Checks

@@ -35,6 +35,11 @@ class SmsComposer(models.TransientModel):
             else:
                 composer.sms_kind = "functional"  # automated actions, one-to-one sends
 
+    @api.depends("sms_cap_count")
+    def _compute_sms_cost(self):
+        # the cost, and the reservation of a send in the background, leave out the recipients over the cap
+        return super()._compute_sms_cost()
+
     @api.depends(
         "sms_kind",
         "sms_send_at",
@@ -52,7 +57,7 @@ class SmsComposer(models.TransientModel):
             company = composer.sms_company_id.sudo()
             lines, cap_count = [], 0
             if composer.sms_gateway_active:
-                leaves_at = composer.sms_send_at if composer.sms_send_at and composer.sms_send_at > now else now
+                leaves_at = composer._sms_rules_leaves_at(now)
                 if leaves_at > now:
                     lines.append(
                         _(
@@ -80,25 +85,39 @@ class SmsComposer(models.TransientModel):
             composer.sms_cap_count = cap_count
             composer.sms_rules_recap = "\n".join(lines) or False
 
+    def _sms_rules_leaves_at(self, now=None):
+        """When this send leaves: its "Send at" when in the future, else now."""
+        now = now or fields.Datetime.now()
+        return self.sms_send_at if self.sms_send_at and self.sms_send_at > now else now
+
     def _sms_rules_cap_count(self, now):
         """Valid recipients of this send whose number already reached the company's cap (one query)."""
+        return len(self._sms_rules_capped(now))
+
+    def _sms_rules_capped(self, now, analysis=None):
+        """The valid recipients of this send that the company's cap per recipient refuses at ``now``: record
+        ids of a mass send (from its recipients ``analysis`` when given), positions among the valid numbers
+        otherwise. Counted as the queue applies the cap (``sms.sms._gateway_cap_refusals``), one query."""
         self.ensure_one()
         company = self.sms_company_id.sudo()
-        per_day, per_week = company.sms_cap_per_day, company.sms_cap_per_week
-        if not (per_day or per_week):
-            return 0
+        if not (company.sms_cap_per_day or company.sms_cap_per_week):
+            return []
         if self.composition_mode == "mass" and self.res_model:
-            analysis = self._sms_gateway_recipients()
-            numbers = [analysis["info"][res_id]["sanitized"] for res_id in analysis["valid"]]
+            analysis = analysis or self._sms_gateway_recipients()
+            keys = analysis["valid"]
+            numbers = [analysis["info"][res_id]["sanitized"] for res_id in keys]
         else:
             numbers = [number for number in self._sms_gateway_single_numbers() if number]
-        counts = self.env["sms.sms"]._gateway_cap_counts(company, set(numbers), now)
-        return sum(
-            1
-            for number in numbers
-            if (per_day and counts.get(number, (0, 0))[0] >= per_day)
-            or (per_week and counts.get(number, (0, 0))[1] >= per_week)
-        )
+            keys = list(range(len(numbers)))
+        refusals = self.env["sms.sms"]._gateway_cap_refusals(company, numbers, now)
+        return [keys[position] for position in sorted(refusals)]
+
+    def _sms_gateway_charged_count(self):
+        return max(super()._sms_gateway_charged_count() - self.sms_cap_count, 0)
+
+    def _sms_gateway_charged_ids(self, analysis):
+        capped = set(self._sms_rules_capped(self._sms_rules_leaves_at(), analysis))
+        return [res_id for res_id in super()._sms_gateway_charged_ids(analysis) if res_id not in capped]
 
     # ------------------------------------------------------------
     # Sending: the kind travels with the SMS, a scheduled send is prepared at its time
