@@ -17,6 +17,7 @@ from . import (
     test_provider_vonage,
     test_sms_allocation_concurrency,
     test_sms_api,
+    test_sms_application_tour,
     test_sms_automation,
     test_sms_bulk_insert,
     test_sms_composer,
