@@ -24,6 +24,7 @@ from . import (
     test_sms_credit_concurrency,
     test_sms_dispatch_reliability,
     test_sms_federation,
+    test_sms_federation_tour,
     test_sms_gateway_flows,
     test_sms_i18n,
     test_sms_inbound,
