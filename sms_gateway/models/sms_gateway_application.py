@@ -60,9 +60,14 @@ class SmsGatewayApplication(models.Model):
 
     @api.depends("apikey_id")
     def _compute_key_index(self):
+        # the index of a key is a column of its table, not a field of res.users.apikeys
+        indexes = {}
+        if self.apikey_id.ids:
+            self.env.cr.execute("SELECT id, index FROM res_users_apikeys WHERE id = ANY(%s)", (self.apikey_id.ids,))
+            indexes = dict(self.env.cr.fetchall())
         for application in self:
-            key = application.apikey_id.sudo()
-            application.key_index = f"{key.index}…" if key else False
+            index = indexes.get(application.apikey_id.id)
+            application.key_index = f"{index}…" if index else False
 
     def _compute_sms_count(self):
         counts = dict(

@@ -1,6 +1,60 @@
+import json
+from contextlib import contextmanager
+from unittest.mock import patch
+
 from odoo.tests import TransactionCase, new_test_user
+from odoo.tests.common import ChromeBrowser
 
 from ..providers.dispatch import DispatchRun
+
+# a tour asks the test to type (see ``typing`` in static/src/tours/sms_gateway_tour_utils.js)
+KEYS_SIGNAL = "sms_gateway:keys:"
+# Chrome's key codes of the keys the tours press
+KEY_CODES = {"Backspace": 8, "Enter": 13, "End": 35}
+
+
+def type_keys(browser, actions):
+    """Type ``actions`` (see the tours' ``typing``) into the page's focused field as a keyboard does: one
+    browser key event per character (keydown, keypress, input, keyup; never a change event), then tell the
+    tour it is done. Chrome runs the commands in the order they are sent."""
+
+    def send(method, **params):
+        browser._websocket_send(method, params=params)
+
+    for action in actions:
+        if "type" in action:
+            for char in action["type"]:
+                send("Input.dispatchKeyEvent", type="keyDown", key=char, text=char, unmodifiedText=char)
+                send("Input.dispatchKeyEvent", type="keyUp", key=char)
+        elif "insert" in action:  # an input method, the emoji picker of the system, a paste
+            send("Input.insertText", text=action["insert"])
+        else:
+            key = action["key"]
+            code = KEY_CODES[key]
+            send("Input.dispatchKeyEvent", type="rawKeyDown", key=key, code=key, windowsVirtualKeyCode=code)
+            send("Input.dispatchKeyEvent", type="keyUp", key=key, code=key, windowsVirtualKeyCode=code)
+    send("Runtime.evaluate", expression="document.body.classList.remove('o_sms_gateway_typing')")
+
+
+@contextmanager
+def tour_signals(**handlers):
+    """While in the block, a tour's ``console.log("sms_gateway:<name>:<payload>")`` calls
+    ``handlers[name](browser, payload)`` instead of reaching the log; ``keys`` (real key events, see
+    ``type_keys``) is always handled. Other console messages go to Odoo's own handler."""
+    handlers = {"keys": lambda browser, payload: type_keys(browser, json.loads(payload)), **handlers}
+    original = ChromeBrowser._handle_console
+
+    def handle_console(browser, type, args=None, stackTrace=None, **kw):  # pylint: disable=redefined-builtin
+        message = args and browser._from_remoteobject(args[0])
+        if isinstance(message, str) and message.startswith("sms_gateway:"):
+            name, _sep, payload = message[len("sms_gateway:") :].partition(":")
+            if name in handlers:
+                handlers[name](browser, payload)
+                return None
+        return original(browser, type, args=args, stackTrace=stackTrace, **kw)
+
+    with patch.object(ChromeBrowser, "_handle_console", handle_console):
+        yield
 
 
 class SmsGatewayCase(TransactionCase):

@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
+import { typing } from "@sms_gateway/tours/sms_gateway_tour_utils";
 
 /**
  * Contacts list > select contacts > Action > Send SMS > type a message key by key, with an accent, a
@@ -9,22 +10,6 @@ import { registry } from "@web/core/registry";
  * Data (tests/test_sms_tour.py): 2 "Tour" contacts with valid mobiles, 228 SMS of credit,
  * opt-out mention "STOP 36608".
  */
-/** A step that has the test type ``actions`` into the focused field with real key events (see
- * tests/test_sms_tour.py): ``{type: "text"}`` key by key, ``{insert: "text"}`` at once (emoji, paste),
- * ``{key: "Backspace"}``. */
-function typing(actions) {
-    return [
-        {
-            trigger: "body:not(.o_sms_gateway_typing)",
-            run() {
-                document.body.classList.add("o_sms_gateway_typing");
-                console.log(`sms_gateway:keys:${JSON.stringify(actions)}`);
-            },
-        },
-        { trigger: "body:not(.o_sms_gateway_typing)" },
-    ];
-}
-
 registry.category("web_tour.tours").add("sms_gateway_composer_tour", {
     url: "/odoo/action-contacts.action_contacts",
     steps: () => [
