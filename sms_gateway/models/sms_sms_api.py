@@ -200,7 +200,7 @@ class SmsSms(models.Model):
         if quota_problem:
             raise ApiError(402, "quota_exceeded", _("%(problem)s Nothing was sent.", problem=quota_problem))
         # the balance before this request: what was reserved here is rolled back with it
-        balance = company.sudo().sms_credit_balance + sum(records.mapped("credit_charged"))
+        balance = company._sms_credit_company().sms_credit_balance + sum(records.mapped("credit_charged"))
         raise ApiError(
             402,
             "insufficient_credit",

@@ -505,3 +505,12 @@ class TestSmsFederationApi(FederationCase, HttpCase):
         self.assertIn("2", answer["error"]["message"])
         self.assertEqual(self.post(2)[0], 201)
         self.assertEqual(self.api("GET", "/balance")[1]["quota_left"], 0)
+
+    def test_insufficient_pool_credit_quotes_the_pool(self):
+        self.school_pool.sms_quota = 0
+        self.env["sms.credit.move"].create(
+            {"company_id": self.structure.id, "move_type": "adjustment", "quantity": -99, "note": "test"}
+        )
+        status, answer = self.post(2)
+        self.assertEqual((status, answer["error"]["code"]), (402, "insufficient_credit"), answer)
+        self.assertIn("needs 2 SMS, your balance is 1 SMS", answer["error"]["message"], "the pool's balance")
