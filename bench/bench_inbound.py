@@ -147,9 +147,11 @@ def webhook_work(env, token, count, history):
     for index in range(count):
         form = {"MessageSid": f"SMwork{index:08d}", "AccountSid": SID, "From": f"+336{(index % history) + 1:08d}",
                 "To": "+15005550006", "Body": f"Réponse {index}"}  # fmt: skip
-        account = Account._gateway_find_by_token(token)
-        connector = account._get_connector()
-        url = account._get_webhook_url(INBOUND_ROUTE)
+        # the calls of controllers/main.py _read_webhook and controllers/inbound.py, in their order
+        found = Account._gateway_webhook_account(token)
+        account = Account.browse(found.id)
+        connector = Account._gateway_webhook_connector(found)
+        url = f"{Account.get_base_url().rstrip('/')}{INBOUND_ROUTE}{found.token}"
         assert connector.check_signature(url, form, {"X-Twilio-Signature": signature(url, form)})
         Inbound._gateway_receive(account, connector.parse_inbound(form))
         connector.close()

@@ -22,7 +22,8 @@ class SmsGatewayInboundController(SmsGatewayController):
     @http.route(
         "/sms_gateway/inbound/<string:token>",
         type="http",
-        auth="public",
+        auth="none",  # the public user's env, set by _read_webhook
+        readonly=False,  # auth="none" routes are read-only by default: it writes
         methods=["GET", "POST"],
         csrf=False,
         save_session=False,

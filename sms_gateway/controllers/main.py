@@ -24,7 +24,8 @@ class SmsGatewayController(http.Controller):
     @http.route(
         "/sms_gateway/dlr/<string:token>",
         type="http",
-        auth="public",
+        auth="none",  # the public user's env, set by _read_webhook
+        readonly=False,  # auth="none" routes are read-only by default: it writes
         methods=["GET", "POST"],
         csrf=False,
         save_session=False,
@@ -51,10 +52,15 @@ class SmsGatewayController(http.Controller):
         bare 4xx answer to give (and nothing else is set) when the token, the size, the body or the signature
         is wrong. The caller closes the connector."""
         refused = (None,) * 4
-        account = request.env["sms.gateway.account"].sudo()._gateway_find_by_token(token)
-        if not account or not account.active:
+        if not request.db:  # auth="none" routes are served without database too (several, no filter)
+            return (self._answer(404, "Not Found"), *refused)
+        self._webhook_env()
+        Account = request.env["sms.gateway.account"].sudo()
+        found = Account._gateway_webhook_account(token)  # active accounts only
+        if not found:
             _logger.info("SMS %s refused: unknown webhook token", what)
             return (self._answer(404, "Not Found"), *refused)
+        account = Account.browse(found.id)
         httprequest = request.httprequest
         if (httprequest.content_length or 0) > MAX_BODY:
             return (self._answer(413, "Payload Too Large"), *refused)
@@ -70,8 +76,8 @@ class SmsGatewayController(http.Controller):
             payload = query
         else:
             payload = body  # a JSON list or a raw body (XML) for the connector to read
-        connector = account._get_connector()
-        signed_url = account._get_webhook_url(route)
+        connector = Account._gateway_webhook_connector(found)  # no HTTP session: reading needs none
+        signed_url = f"{Account.get_base_url().rstrip('/')}{route}{found.token}"  # account._get_webhook_url(route)
         if httprequest.query_string:
             signed_url = f"{signed_url}?{httprequest.query_string.decode('latin-1')}"
         headers = dict(httprequest.headers.items())
@@ -81,6 +87,13 @@ class SmsGatewayController(http.Controller):
             _logger.info("SMS %s refused for account %s: bad signature", what, account.id)
             return (self._answer(403, "Forbidden"), *refused)
         return None, account, connector, payload, headers
+
+    @staticmethod
+    def _webhook_env():
+        """The request's env as the public user, whoever the session's user is: what ``auth="public"`` gives a
+        request without session user, without ``env.ref``'s query of the user (the xmlid is cached). The
+        webhook works in sudo from the account its token names."""
+        request.update_env(user=request.env["ir.model.data"]._xmlid_to_res_id("base.public_user"))
 
     @staticmethod
     def _body_payload(httprequest):

@@ -1,6 +1,7 @@
 import json
 import logging
 import secrets
+from typing import NamedTuple
 
 import psycopg2
 import requests
@@ -29,6 +30,18 @@ PROVIDER_SELECTION = [
 ]
 WEBHOOK_ROUTE = "/sms_gateway/dlr/"
 INBOUND_ROUTE = "/sms_gateway/inbound/"
+
+
+class WebhookAccount(NamedTuple):
+    """What a webhook request needs of the account its token names, read in one query
+    (``sms.gateway.account._gateway_webhook_account``)."""
+
+    id: int
+    token: str
+    provider: str
+    company_id: int
+    lang: str
+    write_date: object
 
 
 class SmsGatewayAccount(models.Model):
@@ -211,10 +224,12 @@ class SmsGatewayAccount(models.Model):
     def write(self, vals):
         if {"active", "company_id", "share_mode", "share_company_ids"} & set(vals):
             self.env.registry.clear_cache()
+        self._gateway_forget_webhook_settings()
         return super().write(vals)
 
     def unlink(self):
         self.env.registry.clear_cache()
+        self._gateway_forget_webhook_settings()
         return super().unlink()
 
     # ------------------------------------------------------------------
@@ -356,14 +371,74 @@ class SmsGatewayAccount(models.Model):
     @api.model
     def _gateway_find_by_token(self, token):
         """The active account whose webhook token is ``token`` (sudo), or an empty recordset."""
-        if not token or len(token) < 20 or len(token) > 128:
-            return self.sudo().browse()
-        account = self.sudo().search([("webhook_token", "=", token)], limit=1)
-        if account and secrets.compare_digest(account.webhook_token.encode(), token.encode()):
-            return account
-        return self.sudo().browse()
+        found = self._gateway_webhook_account(token)
+        return self.sudo().browse(found.id if found else ())
 
-    def _get_connector_config(self):
+    @api.model
+    def _gateway_webhook_account(self, token):
+        """The active account whose webhook token is ``token``, as a :class:`WebhookAccount` read in one query
+        (the account, its company and that company's language), or None. The token read back is compared in
+        constant time; a token of another length than ours is never looked up."""
+        if not token or len(token) < 20 or len(token) > 128:
+            return None
+        # what this transaction changed but did not write yet (a test, a token regenerated in the same request)
+        self.env["sms.gateway.account"].flush_model(["webhook_token", "active", "provider", "company_id"])
+        self.env["res.company"].flush_model(["partner_id"])
+        self.env["res.partner"].flush_model(["lang"])
+        self.env.cr.execute(
+            """SELECT a.id, a.webhook_token, a.provider, a.company_id, p.lang, a.write_date
+                 FROM sms_gateway_account a
+                 JOIN res_company c ON c.id = a.company_id
+            LEFT JOIN res_partner p ON p.id = c.partner_id
+                WHERE a.webhook_token = %s AND a.active""",
+            [token],
+        )
+        row = self.env.cr.fetchone()
+        if not row or not secrets.compare_digest(row[1].encode(), token.encode()):
+            return None
+        return WebhookAccount(*row)
+
+    @api.model
+    def _gateway_webhook_connector(self, found):
+        """A connector for the webhook account ``found`` (:class:`WebhookAccount`), without HTTP session (one is
+        opened only if the connector calls its provider): what reading a webhook request needs.
+
+        The account's connector settings are kept in this process (in memory only, never logged) under the
+        account's ``write_date``: any write of the account, by this process or another, gives another key or
+        drops them (``write``), so a changed credential is used at once."""
+        provider_class = PROVIDERS.get(found.provider)
+        if not provider_class:
+            raise UserError(_("No connector is installed for the provider '%(provider)s'.", provider=found.provider))
+        cache = self._gateway_webhook_settings_cache()
+        cached = cache.get(found.id)
+        if cached and cached[0] == found.write_date:
+            settings = cached[1]
+        else:
+            settings = self.sudo().browse(found.id)._get_connector_settings()
+            cache[found.id] = (found.write_date, settings)
+        config = dict(settings)
+        if provider_class.has_delivery_reports:
+            config["dlr_url"] = f"{self.get_base_url().rstrip('/')}{WEBHOOK_ROUTE}{found.token}"
+            config["webhook_token"] = found.token
+        config["ui_lang"] = found.lang or self.env.lang or "en_US"
+        return provider_class(config)
+
+    def _gateway_webhook_settings_cache(self):
+        """``{account id: (write_date, connector settings)}`` of this registry (this database, this process)."""
+        registry = self.env.registry
+        cache = getattr(registry, "_sms_gateway_webhook_settings", None)
+        if cache is None:
+            cache = registry._sms_gateway_webhook_settings = {}
+        return cache
+
+    def _gateway_forget_webhook_settings(self):
+        cache = self._gateway_webhook_settings_cache()
+        for account_id in self._ids:
+            cache.pop(account_id, None)
+
+    def _get_connector_settings(self):
+        """The connector settings read from the account's own row: advanced settings, credentials, the
+        provider's account fields."""
         self.ensure_one()
         account = self.sudo()
         config = {}
@@ -378,6 +453,12 @@ class SmsGatewayAccount(models.Model):
         provider_class = PROVIDERS.get(account.provider)
         if provider_class:
             config.update({key: account[name] for key, name in provider_class.account_fields.items()})
+        return config
+
+    def _get_connector_config(self):
+        self.ensure_one()
+        account = self.sudo()
+        config = account._get_connector_settings()
         if account.has_delivery_reports:
             config["dlr_url"] = account._get_webhook_url()
             config["webhook_token"] = account.webhook_token  # in dlr_url: a secret the connector masks

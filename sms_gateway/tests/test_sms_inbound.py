@@ -2,9 +2,16 @@
 replies reach the chatter or the Inbox, STOP reaches the blacklist and the next mass send skips the number."""
 
 import json
+import os
+import select
+import time
 
+import psycopg2
+
+from odoo import sql_db
 from odoo.tests import HttpCase, tagged
 
+from ..models import sms_inbound
 from .emulators.generic_http import GenericHttpEmulator
 from .test_gateway_providers import GatewayEmulatorCase
 
@@ -158,6 +165,95 @@ class TestSmsInbound(GatewayEmulatorCase, HttpCase):
         other = self.make_account("twilio", company=self.company_b)
         self.twilio.send_inbound(self.inbound_url(other), sms.number, "Présent", sid="SMreplay1")
         self.assertEqual(len(self.inbound(provider_message_id="SMreplay1")), 2)
+
+    # -- the webhook's per-process settings follow the account at once ------------------
+    def test_changed_account_refused_or_used_at_once(self):
+        account = self.make_account("twilio")
+        url = self.inbound_url(account)
+        self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Un").status_code, 200)  # settings kept
+        self.assertIn(account.id, account._gateway_webhook_settings_cache())
+        # a new token: the old URL is refused at once, the new one works
+        account.action_regenerate_webhook_token()
+        self.env.flush_all()  # committed, as between two requests
+        self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Deux").status_code, 404)
+        url = self.inbound_url(account)
+        self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Trois").status_code, 200)
+        # a new auth token: what the old one signs is refused at once
+        account.password = "new-twilio-token"
+        self.env.flush_all()
+        self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Quatre").status_code, 403)
+        self.twilio.auth_token, token = "new-twilio-token", self.twilio.auth_token
+        try:
+            self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Cinq").status_code, 200)
+            # written by another process (nothing dropped here): the account's write_date is another key
+            self.env.flush_all()
+            self.env.cr.execute(
+                "UPDATE sms_gateway_account SET password = %s, write_date = write_date + interval '1 second'"
+                " WHERE id = %s",
+                [token, account.id],
+            )
+            account.invalidate_recordset()
+            self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Six").status_code, 403)
+        finally:
+            self.twilio.auth_token = token
+        self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Sept").status_code, 200)
+        # archived: refused at once, its settings dropped
+        account.active = False
+        self.assertNotIn(account.id, account._gateway_webhook_settings_cache())
+        self.env.flush_all()
+        self.assertEqual(self.twilio.send_inbound(url, "+33612345678", "Huit").status_code, 404)
+        self.assertEqual(self.inbound(account_id=account.id).mapped("body"), ["Sept", "Cinq", "Trois", "Un"])
+
+    def test_every_stored_webhook_triggers_the_cron(self):
+        """One trigger per request that stored something, never skipped because one is pending: a running
+        cron deletes the triggers it saw when it ends, whatever came after its last search."""
+        account = self.make_account("twilio")
+        url = self.inbound_url(account)
+        cron = self.env.ref("sms_gateway.ir_cron_sms_inbound_process")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        self.twilio.send_inbound(url, "+33612345678", "Un", sid="SMtrig1")
+        self.twilio.send_inbound(url, "+33612345678", "Deux", sid="SMtrig2")
+        self.twilio.send_inbound(url, "+33612345678", "Un", sid="SMtrig1")  # a replay stores nothing
+        triggers = Trigger.search([("cron_id", "=", cron.id)])
+        self.assertEqual(len(triggers), 2)
+        self.assertTrue(all(trigger.call_at <= cron.env.cr.now() for trigger in triggers), "due now")
+        cron.active = False  # as ir.cron._trigger: an inactive cron gets no trigger
+        self.env.flush_all()
+        self.twilio.send_inbound(url, "+33612345678", "Trois")
+        self.assertEqual(len(Trigger.search([("cron_id", "=", cron.id)])), 2)
+        self.assertEqual(len(self.inbound(account_id=account.id)), 3)
+
+    def test_cron_workers_notified_through_one_connection(self):
+        listener = psycopg2.connect(**sql_db.connection_info_for("postgres")[1])
+        listener.autocommit = True
+        try:
+            with listener.cursor() as cur:
+                cur.execute("LISTEN cron_trigger")
+            payload = f"{self.env.cr.dbname}-notify-test"
+
+            def received():
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    select.select([listener], [], [], 0.2)
+                    listener.poll()
+                    while listener.notifies:
+                        if listener.notifies.pop().payload == payload:
+                            return True
+                return False
+
+            sms_inbound.notify_cron_workers(payload)
+            self.assertTrue(received())
+            connection = sms_inbound._notify_connection[os.getpid()]
+            sms_inbound.notify_cron_workers(payload)
+            self.assertTrue(received())
+            self.assertIs(sms_inbound._notify_connection[os.getpid()], connection, "kept open")
+            connection.close()  # dropped by the server: opened again
+            sms_inbound.notify_cron_workers(payload)
+            self.assertTrue(received())
+            self.assertIsNot(sms_inbound._notify_connection[os.getpid()], connection)
+        finally:
+            listener.close()
 
     # -- walls --------------------------------------------------------------------------
     def test_never_posted_into_another_company(self):
