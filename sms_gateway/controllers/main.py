@@ -77,7 +77,7 @@ class SmsGatewayController(http.Controller):
         else:
             payload = body  # a JSON list or a raw body (XML) for the connector to read
         connector = Account._gateway_webhook_connector(found)  # no HTTP session: reading needs none
-        signed_url = f"{Account.get_base_url().rstrip('/')}{route}{found.token}"  # account._get_webhook_url(route)
+        signed_url = Account._gateway_webhook_url(found.token, route)
         if httprequest.query_string:
             signed_url = f"{signed_url}?{httprequest.query_string.decode('latin-1')}"
         headers = dict(httprequest.headers.items())

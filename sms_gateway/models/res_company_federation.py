@@ -160,21 +160,6 @@ class ResCompany(models.Model):
             level = level.parent_id
         return lefts
 
-    def _sms_quotas_left(self, sender=None):
-        """{"pool": left, "user": left} of the quotas that apply to ``sender`` sending for this company: the
-        smallest left of the quotas on the pool (this company's and those of the structures it draws through),
-        the user's monthly quota (none for the superuser)."""
-        self.ensure_one()
-        company = self.sudo()
-        lefts = {}
-        pool_lefts = company._sms_pool_quotas_left()
-        if pool_lefts:
-            lefts["pool"] = min(left for _level, left in pool_lefts)
-        user_left = company._sms_user_quota_left(sender)
-        if user_left is not None:
-            lefts["user"] = user_left
-        return lefts
-
     def _sms_user_quota_left(self, sender=None):
         """What ``sender`` may still send this month for this company, or None without a user quota."""
         self.ensure_one()
@@ -186,9 +171,15 @@ class ResCompany(models.Model):
         return max(company.sms_user_quota - usage, 0)
 
     def _sms_quota_left(self, sender=None):
-        """SMS units ``sender`` may still send for this company under its quotas, or None when none applies."""
-        lefts = self._sms_quotas_left(sender)
-        return min(lefts.values()) if lefts else None
+        """SMS units ``sender`` may still send for this company under its quotas (on the pool: this
+        company's and those of the structures it draws through; the user's monthly one), or None when none
+        applies."""
+        self.ensure_one()
+        lefts = [left for _level, left in self.sudo()._sms_pool_quotas_left()]
+        user_left = self._sms_user_quota_left(sender)
+        if user_left is not None:
+            lefts.append(user_left)
+        return min(lefts) if lefts else None
 
     def _sms_quota_problem(self, needed, sender=None):
         """The translated reason why a send of ``needed`` SMS units is over a quota on the pool (this

@@ -253,7 +253,11 @@ class SmsGatewayAccount(models.Model):
 
     def _get_webhook_url(self, route=WEBHOOK_ROUTE):
         self.ensure_one()
-        token = self.sudo().webhook_token
+        return self._gateway_webhook_url(self.sudo().webhook_token, route)
+
+    @api.model
+    def _gateway_webhook_url(self, token, route=WEBHOOK_ROUTE):
+        """The URL of ``route`` for the account whose webhook token is ``token`` (False without token)."""
         return f"{self.get_base_url().rstrip('/')}{route}{token}" if token else False
 
     @api.depends("provider", "provider_balance", "provider_balance_date", "provider_sms_price", "balance_gap_percent")
@@ -418,7 +422,7 @@ class SmsGatewayAccount(models.Model):
             cache[found.id] = (found.write_date, settings)
         config = dict(settings)
         if provider_class.has_delivery_reports:
-            config["dlr_url"] = f"{self.get_base_url().rstrip('/')}{WEBHOOK_ROUTE}{found.token}"
+            config["dlr_url"] = self._gateway_webhook_url(found.token)
             config["webhook_token"] = found.token
         config["ui_lang"] = found.lang or self.env.lang or "en_US"
         return provider_class(config)
